@@ -1,0 +1,254 @@
+"""Registry of the released checkpoints and a downloader that never leaves a half-written file.
+
+Each model lists its mirrors, the authors' current location first. Files are cached in
+`$SEMANTIC_BOTTLENECK_WEIGHTS` (else ~/.cache/semantic-bottleneck/weights) as `<model>/<file>`,
+with `<file>.json` beside it recording the sha256 of the first good download; every later use
+checks the file's magic bytes, completeness and that sha256, and fetches it again if any fails.
+"""
+from dataclasses import dataclass
+import hashlib
+import json
+import os
+from pathlib import Path
+import re
+import tempfile
+from urllib.parse import quote
+import warnings
+import zipfile
+
+import pooch
+import requests
+
+from .readers import CheckpointError, checkpoint_format
+
+CACHE_ENV = "SEMANTIC_BOTTLENECK_WEIGHTS"
+CONNECT_TIMEOUT = 5.0  # seconds; an unreachable host fails fast instead of hanging
+READ_TIMEOUT = 60.0
+
+
+class WeightsError(RuntimeError):
+    """A registered checkpoint that could not be downloaded from any mirror (one-line message)."""
+
+
+class _MirrorFailed(Exception):
+    """One mirror failed; the message is the short reason."""
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One place to download a checkpoint from: a URL, or several URLs whose parts are joined in order."""
+
+    urls: tuple
+    filename: str
+    note: str = ""
+
+
+def hf_url(repo, path, revision="main"):
+    """The direct download URL of a file in a Hugging Face model repository."""
+    return f"https://huggingface.co/{repo}/resolve/{quote(revision, safe='')}/{path}"
+
+
+@dataclass(frozen=True)
+class ModelWeights:
+    """A released checkpoint: family, mirrors (current location first), license, size and sha256 if known."""
+
+    name: str
+    family: str
+    license: str
+    mirrors: tuple
+    approx_size: str
+    size: int | None = None
+    sha256: str | None = None
+    note: str = ""
+
+
+def _parts(base, name):
+    """A mirror of six split release parts `<base>/<name>-a` .. `-f`, joined into `<name>.pt`."""
+    return Mirror(tuple(f"{base}/{name}-{c}" for c in "abcdef"), f"{name}.pt", "six parts, joined in order")
+
+
+_MG_RELEASE = "https://github.com/tzco/diffusion-wo-cfg/releases/download/1.0"
+_ONE_COPY = "UNCONFIRMED (about 2.7 GB per fp32 copy of 675M parameters)"
+MODELS = {m.name: m for m in (
+    ModelWeights("dit-xl", "dit", "CC-BY-NC-4.0", (
+        Mirror(("https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt",), "DiT-XL-2-256x256.pt"),
+        Mirror((hf_url("city96/DiT", "DiT-XL-2-256x256-fp16.safetensors"),), "DiT-XL-2-256x256-fp16.safetensors",
+               "fp16 copy in the original layout; statistics agree to fp16 precision")),
+        "about 2.7 GB (exact bytes UNCONFIRMED)"),
+    ModelWeights("sit-xl", "sit", "MIT", (
+        Mirror((hf_url("nyu-visionx/SiT-collections", "SiT-XL-2-256.pt"),), "SiT-XL-2-256.pt",
+               "authors' Hugging Face home since 2025-11 (willisma/SiT#42); file name in the repo UNCONFIRMED"),
+        Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/as9oeomcbub47de5g4be0/SiT-XL-2-256.pt"
+                "?rlkey=uxzxmpicu46coq3msb17b9ofa&dl=0",), "SiT-XL-2-256.pt", "Dropbox, deprecated by the authors")),
+        _ONE_COPY),
+    ModelWeights("repa-xl", "repa", "MIT", (
+        Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/cxedbs4da5ugjq5wg3zrg/last.pt"
+                "?rlkey=8otgrdkno0nd89po3dpwngwcc&st=apcc645o&dl=0",), "last.pt", "REPA utils.py download link"),
+        _parts(_MG_RELEASE, "SiT-XL-2-REPA")), _ONE_COPY),
+    ModelWeights("mg-xl", "mg", "UNCONFIRMED", (_parts(_MG_RELEASE, "SiT-XL-2-MG"),), _ONE_COPY),
+    ModelWeights("mdt-xl", "mdt", "Apache-2.0",
+                 (Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v1_ckpt.pt"),), "mdt_xl2_v1_ckpt.pt"),), _ONE_COPY),
+    ModelWeights("mdt-v2-xl", "mdt", "Apache-2.0",
+                 (Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v2_ckpt.pt"),), "mdt_xl2_v2_ckpt.pt"),), _ONE_COPY),
+    ModelWeights("lightningdit-xl", "lightningdit", "MIT", (
+        Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-800ep", "lightningdit-xl-imagenet256-800ep.pt"),),
+               "lightningdit-xl-imagenet256-800ep.pt"),), _ONE_COPY, note="800 epochs, FID 1.35 with CFG"),
+    ModelWeights("lightningdit-xl-64ep", "lightningdit", "MIT", (
+        Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-64ep", "lightningdit-xl-imagenet256-64ep.pt"),),
+               "lightningdit-xl-imagenet256-64ep.pt"),), _ONE_COPY, note="64 epochs, FID 2.11 with CFG"),
+    ModelWeights("diffusers-dit-xl", "diffusers-dit", "CC-BY-NC-4.0", (
+        Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.bin"),),
+               "diffusion_pytorch_model.bin", "the only transformer file on main (pickle, 28 embedder copies)"),
+        Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.safetensors", "refs/pr/1"),),
+               "diffusion_pytorch_model.safetensors", "unmerged PR branch refs/pr/1")),
+        "about 3 GB"),
+)}
+
+
+def model_weights(name):
+    """The registry entry of a model name; raises ValueError listing the registered names."""
+    if name not in MODELS:
+        raise ValueError(f"model must be an existing checkpoint path or one of {', '.join(MODELS)}; got {name!r}")
+    return MODELS[name]
+
+
+def weights_dir(cache_dir=None):
+    """The weights cache folder: `cache_dir`, else $SEMANTIC_BOTTLENECK_WEIGHTS, else the user cache."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path.home() / ".cache" / "semantic-bottleneck" / "weights"
+
+
+def file_sha256(path):
+    """Hex sha256 of a file, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _safetensors_end(path):
+    """Byte length a safetensors file must have according to its own header."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+    return 8 + n + max(ends, default=0)
+
+
+def file_problem(path):
+    """Why a file is not a complete checkpoint (HTML page, unknown magic, truncated), or None if it looks fine."""
+    try:
+        fmt = checkpoint_format(path)
+    except CheckpointError as err:
+        return str(err).removeprefix(f"{path} ")
+    if fmt == "torch-zip" and not zipfile.is_zipfile(path):
+        return "is a truncated zip archive (no end-of-archive record)"
+    if fmt == "safetensors":
+        try:
+            if Path(path).stat().st_size < _safetensors_end(path):
+                return "is a truncated safetensors file"
+        except (ValueError, KeyError, TypeError, IndexError):
+            return "has an unreadable safetensors header"
+    return None
+
+
+def _record_path(target):
+    return target.with_name(target.name + ".json")
+
+
+def _write_record(target, digest, url):
+    """Write `<file>.json` (sha256, size, source URL) atomically beside a cached checkpoint."""
+    record = {"sha256": digest, "size": target.stat().st_size, "url": url}
+    tmp = _record_path(target).with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, _record_path(target))
+
+
+def _cached_problem(target, model):
+    """Why a cached file cannot be used (bad file, or sha256 differs from the record), or None."""
+    problem = file_problem(target)
+    if problem:
+        return problem
+    record_path = _record_path(target)
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    digest = file_sha256(target)
+    expected = model.sha256 or record.get("sha256")
+    if expected and digest != expected:
+        return f"has sha256 {digest[:16]}..., expected {expected[:16]}..."
+    if not record:
+        _write_record(target, digest, None)
+    return None
+
+
+def _reason(err):
+    """A short reason for a failed HTTP request."""
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        return f"HTTP {err.response.status_code}"
+    if isinstance(err, requests.Timeout):
+        return f"no answer within {CONNECT_TIMEOUT:g} s (connect) / {READ_TIMEOUT:g} s (read)"
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(err))
+    if match:
+        return match.group(1).strip()
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0][:120]}" if text else type(err).__name__
+
+
+def _download(model, mirror, folder, progress):
+    """Download one mirror to a temporary file, check it, and rename it into the cache."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=mirror.filename + ".", suffix=".part")
+    tmp = Path(tmp)
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            fetch = pooch.HTTPDownloader(progressbar=progress, chunk_size=1 << 20,
+                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+            for url in mirror.urls:
+                fetch(url, out, None)
+        problem = file_problem(tmp)
+        if problem:
+            raise _MirrorFailed(f"served a file that {problem}")
+        if model.size is not None and tmp.stat().st_size != model.size:
+            raise _MirrorFailed(f"served {tmp.stat().st_size} bytes, expected {model.size}")
+        digest = file_sha256(tmp)
+        if model.sha256 and digest != model.sha256:
+            raise _MirrorFailed(f"checksum mismatch: sha256 {digest[:16]}..., expected {model.sha256[:16]}...")
+        target = folder / mirror.filename
+        os.replace(tmp, target)
+        _write_record(target, digest, mirror.urls[0])
+        return target
+    except (requests.RequestException, OSError) as err:
+        raise _MirrorFailed(_reason(err)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch_weights(model, cache_dir=None, progress=True):
+    """Path of a registered checkpoint in the cache, downloading it (mirrors in order) if absent or bad."""
+    folder = weights_dir(cache_dir) / model.name
+    for mirror in model.mirrors:
+        target = folder / mirror.filename
+        if target.exists():
+            problem = _cached_problem(target, model)
+            if problem is None:
+                return target
+            warnings.warn(f"cached {target} {problem}; fetching it again", stacklevel=2)
+            target.unlink()
+            _record_path(target).unlink(missing_ok=True)
+    failures = []
+    for mirror in model.mirrors:
+        try:
+            return _download(model, mirror, folder, progress)
+        except _MirrorFailed as err:
+            parts = f" (+{len(mirror.urls) - 1} parts)" if len(mirror.urls) > 1 else ""
+            failures.append(f"{mirror.urls[0]}{parts}: {err}")
+    raise WeightsError(f"could not download {model.name}: {'; '.join(failures)}. Download it by hand and pass "
+                       f"its path, or put it at {folder / model.mirrors[0].filename}")
+
+
+def resolve_checkpoint(name_or_path, cache_dir=None, progress=True):
+    """A local checkpoint path as given, or a registered model's cached file (downloaded on first use)."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return path
+    return fetch_weights(model_weights(str(name_or_path)), cache_dir, progress)

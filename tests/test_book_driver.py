@@ -1,0 +1,77 @@
+"""The book driver: skips unchanged notebooks, validates parameters, and fails loudly with the cell."""
+import json
+
+import nbformat
+import pytest
+
+from semantic_bottleneck import book
+
+
+def _notebook(path, code_cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile = "tiny"\noutput_dir = "results"\nvalue = 1')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code_cells]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """A throw-away notebooks/, params/ and book/ for the driver."""
+    for name in ("notebooks", "params"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "params" / "ci.yaml").write_text("good:\n  value: 2\nbad:\n  value: 3\n")
+    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(book, "PARAMS", tmp_path / "params")
+    monkeypatch.setattr(book, "EXECUTED", tmp_path / "book" / "executed")
+    monkeypatch.setattr(book, "RESULTS", tmp_path / "book" / "executed" / "results")
+    monkeypatch.setattr(book, "STAMPS", tmp_path / "book" / "executed" / "stamps")
+    monkeypatch.setattr(book, "FAILED", tmp_path / "book" / "_build" / "failed")
+    return tmp_path
+
+
+def test_failing_notebook_exits_nonzero_naming_notebook_cell_and_error(sandbox, capsys):
+    _notebook(sandbox / "notebooks" / "bad.ipynb", ["x = value * 2", "raise ValueError('planted failure')"])
+    status = book.build("ci", only=["bad"], render_html=False)
+    out = capsys.readouterr()
+    assert status == 1
+    assert "bad" in out.err and "FAILED" in out.out
+    assert "cell 2" in out.out and "ValueError: planted failure" in out.out
+    assert not (book.EXECUTED / "bad.ipynb").exists()  # never rendered as if it succeeded
+    assert (book.FAILED / "bad.ipynb").exists()
+
+
+def test_unchanged_notebook_is_skipped_and_force_reruns(sandbox):
+    _notebook(sandbox / "notebooks" / "good.ipynb", ["assert value == 2 and profile == 'ci'"])
+    assert book.execute("good", "ci").status == "executed"
+    assert book.execute("good", "ci").status == "unchanged"
+    assert book.execute("good", "ci", force=True).status == "executed"
+    executed = nbformat.read(book.EXECUTED / "good.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "remove-cell" in injected[0].metadata["tags"]
+    stamp = json.loads((book.STAMPS / "good.json").read_text())
+    assert stamp["profile"] == "ci"
+
+
+def test_changed_parameters_invalidate_the_stamp(sandbox):
+    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    assert book.execute("good", "ci").status == "executed"
+    (sandbox / "params" / "ci.yaml").write_text("good:\n  value: 5\n")
+    assert not book.is_current("good", book.load_params("ci", "good"))
+
+
+def test_unknown_and_mistyped_parameters_are_rejected_before_execution(sandbox):
+    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    (sandbox / "params" / "ci.yaml").write_text("good:\n  valeu: 2\n")
+    with pytest.raises(book.BookError, match="unknown parameter.*valeu"):
+        book.execute("good", "ci")
+    (sandbox / "params" / "ci.yaml").write_text("good:\n  value: two\n")
+    with pytest.raises(book.BookError, match="parameter value must be int"):
+        book.execute("good", "ci")
+
+
+def test_unknown_only_name_lists_the_notebooks(sandbox, capsys):
+    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    assert book.build("ci", only=["nope"], render_html=False) == 2
+    assert "--only must name notebooks among good" in capsys.readouterr().err

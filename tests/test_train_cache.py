@@ -1,0 +1,53 @@
+"""Tiny training: determined by its seed, cached by configuration, logs c statistics."""
+import pytest
+import torch
+
+from semantic_bottleneck import train
+from semantic_bottleneck.tiny_dit import TinyDiTConfig
+
+SMALL = train.TrainConfig(model=TinyDiTConfig(hidden_size=16, depth=1, num_heads=2), steps=6, batch_size=8, log_every=3)
+
+
+def test_same_seed_gives_identical_weights_and_other_seed_does_not():
+    a, log_a = train.train_tiny_dit(SMALL, progress=False)
+    b, _ = train.train_tiny_dit(SMALL, progress=False)
+    c, _ = train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "seed": 1}), progress=False)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+    assert not torch.equal(a.y_embedder.embedding_table.weight, c.y_embedder.embedding_table.weight)
+    assert list(log_a["step"]) == [3, 6]
+    assert {"cosine_mean", "cosine_min", "npr_mean_over_classes", "npr_of_mean_vector", "loss"} <= set(log_a.columns)
+
+
+def test_second_call_loads_from_cache_without_training(tmp_cache, monkeypatch):
+    model, log, folder = train.load_or_train(SMALL, progress=False)
+    assert (folder / "model.pt").exists() and (folder / "training_log.csv").exists()
+    assert folder.is_relative_to(tmp_cache)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("retrained although the checkpoint is cached")
+
+    monkeypatch.setattr(train, "train_tiny_dit", refuse)
+    again, log_again, folder_again = train.load_or_train(SMALL, progress=False)
+    assert folder_again == folder
+    assert torch.equal(again.y_embedder.embedding_table.weight, model.y_embedder.embedding_table.weight)
+    assert log_again["npr_of_mean_vector"].tolist() == pytest.approx(log["npr_of_mean_vector"].tolist())
+
+
+def test_a_different_configuration_gets_a_different_cache_entry(tmp_cache):
+    _, _, first = train.load_or_train(SMALL, progress=False)
+    _, _, second = train.load_or_train(train.TrainConfig(**{**SMALL.__dict__, "lr": 5e-4}), progress=False)
+    assert first != second
+
+
+def test_limited_timesteps_restrict_the_training_pool(monkeypatch):
+    seen = []
+    original = train.training_loss
+
+    def spy(model, x0, labels, schedule, generator, pool):
+        seen.append(pool)
+        return original(model, x0, labels, schedule, generator, pool)
+
+    monkeypatch.setattr(train, "training_loss", spy)
+    train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "steps": 1, "num_train_timesteps": 50}), progress=False)
+    assert len(seen[0]) == 50 and seen[0][0] == 0 and seen[0][-1] == 999

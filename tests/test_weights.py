@@ -1,0 +1,174 @@
+"""Weights registry and downloader, against a local HTTP server on 127.0.0.1 only."""
+import hashlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import io
+import json
+import socket
+import threading
+import time
+
+import pytest
+from safetensors.torch import save_file
+import torch
+
+from semantic_bottleneck.readers import FAMILY_NAMES
+from semantic_bottleneck.weights import (MODELS, Mirror, ModelWeights, WeightsError, fetch_weights, file_problem,
+                                         model_weights, resolve_checkpoint, weights_dir)
+
+HTML = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>...</body></html>"
+
+
+def checkpoint_bytes():
+    """A small zip-format torch checkpoint, as bytes."""
+    buffer = io.BytesIO()
+    torch.save({"y_embedder.embedding_table.weight": torch.randn(12, 8), "t_embedder.mlp.0.weight": torch.randn(8, 256)},
+               buffer)
+    return buffer.getvalue()
+
+
+GOOD = checkpoint_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.server.hits.append(self.path)
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html" if body.startswith(b"<") else "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server; set `server.files[path] = bytes`, read `server.hits`, build URLs with `server.url`."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.files, httpd.hits = {"/good.pt": GOOD, "/page.pt": HTML, "/a": GOOD[:100], "/b": GOOD[100:]}, []
+    httpd.url = lambda path: f"http://127.0.0.1:{httpd.server_address[1]}{path}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def toy(*mirrors, sha256=None):
+    """A registry entry for the local server."""
+    return ModelWeights("toy", "dit", "MIT", tuple(mirrors), "1 kB", sha256=sha256)
+
+
+def one(server, path, filename="toy.pt"):
+    return Mirror((server.url(path),), filename)
+
+
+def leftovers(cache):
+    """Every file under the cache (an unfinished download would show up here)."""
+    return sorted(p.name for p in cache.rglob("*") if p.is_file())
+
+
+def test_download_records_sha256_then_verifies_it(server, tmp_path):
+    model = toy(one(server, "/good.pt"))
+    path = fetch_weights(model, tmp_path, progress=False)
+    assert path.read_bytes() == GOOD and leftovers(tmp_path) == ["toy.pt", "toy.pt.json"]
+    record = json.loads((path.parent / "toy.pt.json").read_text())
+    assert record["sha256"] == hashlib.sha256(GOOD).hexdigest() and record["url"] == server.url("/good.pt")
+    assert fetch_weights(model, tmp_path, progress=False) == path and len(server.hits) == 1  # verified, not fetched
+    corrupt = bytearray(GOOD)
+    corrupt[len(corrupt) // 2] ^= 0xFF  # same size, same magic: only the recorded sha256 catches it
+    path.write_bytes(bytes(corrupt))
+    with pytest.warns(UserWarning, match="sha256"):
+        assert fetch_weights(model, tmp_path, progress=False).read_bytes() == GOOD
+    assert len(server.hits) == 2
+
+
+@pytest.mark.parametrize("bad", [HTML, GOOD[: len(GOOD) // 2]], ids=["html-page", "truncated"])
+def test_bad_file_in_cache_is_fetched_again(server, tmp_path, bad):
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "toy.pt").write_bytes(bad)  # e.g. a Drive quota page saved under the checkpoint's name
+    with pytest.warns(UserWarning, match="fetching it again"):
+        path = fetch_weights(toy(one(server, "/good.pt")), tmp_path, progress=False)
+    assert path.read_bytes() == GOOD and len(server.hits) == 1
+
+
+def test_wrong_checksum_fails_and_leaves_nothing(server, tmp_path):
+    with pytest.raises(WeightsError, match="checksum mismatch") as err:
+        fetch_weights(toy(one(server, "/good.pt"), sha256="0" * 64), tmp_path, progress=False)
+    assert "\n" not in str(err.value) and leftovers(tmp_path) == []
+
+
+def test_html_page_served_as_checkpoint_is_detected(server, tmp_path):
+    with pytest.raises(WeightsError, match="HTML page") as err:
+        fetch_weights(toy(one(server, "/page.pt")), tmp_path, progress=False)
+    assert server.url("/page.pt") in str(err.value) and leftovers(tmp_path) == []
+
+
+def test_connection_refused_fails_fast_with_one_clear_line(tmp_path):
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/DiT-XL-2-256x256.pt"
+    start = time.perf_counter()
+    with pytest.raises(WeightsError) as err:
+        fetch_weights(toy(Mirror((url,), "toy.pt")), tmp_path, progress=False)
+    assert time.perf_counter() - start < 5
+    message = str(err.value)
+    assert "\n" not in message and "toy" in message and url in message and "refused" in message.lower()
+    assert leftovers(tmp_path) == []
+
+
+def test_falls_back_to_the_next_mirror_and_joins_parts(server, tmp_path):
+    path = fetch_weights(toy(one(server, "/gone.pt"), one(server, "/good.pt", "other.pt")), tmp_path, progress=False)
+    assert path.name == "other.pt" and path.read_bytes() == GOOD
+    joined = fetch_weights(toy(Mirror((server.url("/a"), server.url("/b")), "joined.pt")), tmp_path / "p",
+                           progress=False)
+    assert joined.read_bytes() == GOOD
+
+
+def test_http_error_is_reported(server, tmp_path):
+    with pytest.raises(WeightsError, match="HTTP 404"):
+        fetch_weights(toy(one(server, "/gone.pt")), tmp_path, progress=False)
+
+
+def test_local_path_stands_in_for_a_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path / "cache"))
+    local = tmp_path / "mine.pt"
+    local.write_bytes(GOOD)
+    assert resolve_checkpoint(str(local)) == local
+    assert weights_dir() == tmp_path / "cache"
+    with pytest.raises(ValueError, match="dit-xl, sit-xl, repa-xl"):
+        resolve_checkpoint("dit-xxl")
+
+
+def test_registered_file_in_cache_is_used_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path))
+    target = tmp_path / "dit-xl" / "DiT-XL-2-256x256.pt"
+    target.parent.mkdir()
+    target.write_bytes(GOOD)
+    assert resolve_checkpoint("dit-xl") == target
+    assert json.loads((target.parent / "DiT-XL-2-256x256.pt.json").read_text())["sha256"] == hashlib.sha256(GOOD).hexdigest()
+
+
+def test_file_problem_checks_safetensors_length(tmp_path):
+    save_file({"w": torch.randn(64, 64)}, str(tmp_path / "x.safetensors"))
+    assert file_problem(tmp_path / "x.safetensors") is None
+    data = (tmp_path / "x.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[:-100])
+    assert "truncated" in file_problem(tmp_path / "cut.safetensors")
+
+
+def test_registry():
+    assert set(MODELS) == {"dit-xl", "sit-xl", "repa-xl", "mg-xl", "mdt-xl", "mdt-v2-xl", "lightningdit-xl",
+                           "lightningdit-xl-64ep", "diffusers-dit-xl"}
+    for model in MODELS.values():
+        assert model.family in FAMILY_NAMES and model.license and model.mirrors
+        assert all(url.startswith("https://") for mirror in model.mirrors for url in mirror.urls)
+    assert model_weights("sit-xl").mirrors[0].urls[0].startswith("https://huggingface.co/nyu-visionx/SiT-collections/")
+    assert "dropbox" in model_weights("sit-xl").mirrors[1].urls[0]
+    assert len(model_weights("mg-xl").mirrors[0].urls) == 6
+    assert model_weights("dit-xl").mirrors[0].urls[0] == "https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt"
