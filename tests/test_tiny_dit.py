@@ -63,3 +63,11 @@ def test_label_dropout_only_in_training_mode():
     assert torch.equal(model.y_embedder(labels), model.y_embedder.embedding_table.weight[[3, 3, 3]])
     model.eval()
     assert torch.equal(model.y_embedder(labels), model.y_embedder.embedding_table.weight[[0, 1, 2]])
+
+
+def test_position_embedding_matches_the_dit_layout_that_diffusers_rebuilds():
+    from diffusers.models.embeddings import get_2d_sincos_pos_embed
+    from semantic_bottleneck.tiny_dit import sincos_pos_embed_2d
+
+    expected = get_2d_sincos_pos_embed(64, 4, base_size=4, output_type="pt").float()
+    torch.testing.assert_close(sincos_pos_embed_2d(64, 4), expected)

@@ -63,11 +63,12 @@ def sample_ddim(model, labels, seed, num_steps=50, guidance_scale=4.0, null_labe
         if step_callback is not None:
             step_callback(i, int(t))
         t_batch = torch.full((len(labels),), int(t), device=device)
+        channels = x.shape[1]  # a learned-variance output's second half is ignored
         if guidance_scale == 1.0:
-            eps = model(x, t_batch, labels)
+            eps = model(x, t_batch, labels)[:, :channels]
         else:
             both = model(torch.cat([x, x]), torch.cat([t_batch, t_batch]),
-                         torch.cat([labels, torch.full_like(labels, null_label)]))
+                         torch.cat([labels, torch.full_like(labels, null_label)]))[:, :channels]
             cond, uncond = both.chunk(2)
             eps = uncond + guidance_scale * (cond - uncond)
         a_t = a_bar[t].float()

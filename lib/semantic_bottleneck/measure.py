@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 def cosine_matrix(vectors):
     """Pairwise cosine similarity (K, K) of the rows of `vectors` (K, D)."""
-    unit = F.normalize(vectors.double(), dim=1)
-    return (unit @ unit.T).float()
+    unit = F.normalize(vectors.float(), dim=1)
+    return unit @ unit.T
 
 
 def off_diagonal(matrix):
@@ -22,8 +22,11 @@ def cosine_summary(vectors):
     """Reduce the cosine matrix two ways, both named: mean and minimum over pairs of distinct rows."""
     if vectors.shape[0] < 2:
         raise ValueError(f"vectors must have at least 2 rows, got {vectors.shape[0]}")
-    values = off_diagonal(cosine_matrix(vectors))
-    return {"cosine_mean": values.mean().item(), "cosine_min": values.min().item()}
+    k = vectors.shape[0]
+    unit = F.normalize(vectors.double(), dim=1)
+    total = unit.sum(0)  # (D,): the mean over pairs without forming the matrix, in float64
+    mean = ((total @ total - k) / (k * (k - 1))).item()
+    return {"cosine_mean": mean, "cosine_min": off_diagonal(cosine_matrix(vectors)).min().item()}
 
 
 def participation_ratio(vectors):

@@ -3,6 +3,7 @@
 `tiny-class` is the tiny class-conditional DiT trained here (its size depends on the profile);
 every other name is a real checkpoint read through `readers`/`weights`.
 """
+from . import shapes
 from .classifier import ClassifierConfig, load_or_train_classifier
 from .conditioning import ConditionEmbedding
 from .tiny_dit import TinyDiTConfig
@@ -44,7 +45,8 @@ def load_condition_embedding(name, profile, progress=True):
         model, _, folder = load_tiny_dit(profile, progress)
         return ConditionEmbedding.from_state_dict(
             model.state_dict(), family="tiny", model=name, t0=first_step_t(),
-            time_convention="integer DDPM t in 0..999, 999 = noise", source=str(folder))
+            time_convention="integer DDPM t in 0..999, 999 = noise", source=str(folder),
+            class_names=shapes.class_names()[: model.config.num_classes])
     from .weights import resolve_checkpoint
     from .readers import read_condition_embedding
     from .weights import MODELS

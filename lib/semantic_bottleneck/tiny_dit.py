@@ -1,4 +1,4 @@
-"""A small DiT with adaLN-Zero, written with the official DiT module names.
+"""A DiT with adaLN-Zero, written with the official DiT module names (tiny by default).
 
 Keys match facebookresearch/DiT (`t_embedder.mlp.0/.2`, `y_embedder.embedding_table`,
 `blocks[i].adaLN_modulation`, `final_layer.adaLN_modulation`), so the code that reads `c` from a
@@ -145,7 +145,7 @@ class PatchEmbed(nn.Module):
 
 @dataclass(frozen=True)
 class TinyDiTConfig:
-    """Architecture of a tiny class-conditional DiT (plain values, overridable)."""
+    """Architecture of a class-conditional DiT (plain values); the defaults are the tiny profile's."""
 
     image_size: int = 16
     patch_size: int = 4
@@ -155,6 +155,7 @@ class TinyDiTConfig:
     num_heads: int = 4
     num_classes: int = 20
     class_dropout_prob: float = 0.1
+    learn_sigma: bool = False  # True doubles the output channels (DiT-XL/2 and SiT-XL/2 checkpoints)
 
 
 class DiT(nn.Module):
@@ -164,7 +165,8 @@ class DiT(nn.Module):
         super().__init__()
         self.config = config
         d, p = config.hidden_size, config.patch_size
-        self.in_channels = self.out_channels = config.in_channels
+        self.in_channels = config.in_channels
+        self.out_channels = config.in_channels * (2 if config.learn_sigma else 1)
         self.patch_size = p
         self.x_embedder = PatchEmbed(p, config.in_channels, d)
         self.t_embedder = TimestepEmbedder(d)
@@ -201,7 +203,7 @@ class DiT(nn.Module):
         return torch.einsum("nhwpqc->nchpwq", x).reshape(x.shape[0], c, h * p, w * p)  # (N, C, H, W)
 
     def forward(self, x, t, y):
-        """Predict the noise in x (N, C, H, W) at timesteps t (N,) for labels y (N,)."""
+        """Predict the noise (and, with learn_sigma, the variance) for x (N, C, H, W), timesteps t (N,), labels y (N,)."""
         x = self.x_embedder(x) + self.pos_embed  # (N, T, D)
         c = self.t_embedder(t) + self.y_embedder(y)  # (N, D)
         for block in self.blocks:
@@ -210,7 +212,7 @@ class DiT(nn.Module):
 
 
 def sincos_pos_embed_2d(dim, grid):
-    """Fixed 2-D sine-cosine position embedding, (grid*grid, dim)."""
+    """Fixed 2-D sine-cosine position embedding (grid*grid, dim), in DiT's layout ([sin, cos] per axis)."""
     coords = torch.arange(grid, dtype=torch.float64)
     gy, gx = torch.meshgrid(coords, coords, indexing="ij")
     omega = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float64) / (dim / 4))
@@ -220,7 +222,7 @@ def sincos_pos_embed_2d(dim, grid):
         out = pos.reshape(-1, 1) * omega.reshape(1, -1)  # (grid*grid, dim/4)
         return torch.cat([torch.sin(out), torch.cos(out)], dim=1)
 
-    return torch.cat([axis(gy), axis(gx)], dim=1).float()
+    return torch.cat([axis(gx), axis(gy)], dim=1).float()  # column coordinate first, as DiT/MAE
 
 
 def config_dict(config: TinyDiTConfig):

@@ -19,7 +19,7 @@ from .diffusion import LinearSchedule, training_loss
 from .measure import cosine_summary, npr_readings
 from .tiny_dit import DiT, TinyDiTConfig
 
-CACHE_VERSION = 1  # bump when training code changes in a way that changes the weights
+CACHE_VERSION = 2  # bump when training code changes in a way that changes the weights
 
 
 @dataclass(frozen=True)
