@@ -32,8 +32,8 @@ def test_verdicts_for_a_real_model_and_for_a_tiny_analog():
     numbers = paper.paper_numbers()
     assert status.verdict("T1", "cosine", "REPA", 0.9950, numbers)[1].startswith("reproduced")
     assert status.verdict("T1", "cosine", "REPA", 0.9800, numbers)[1].startswith("differs")
-    paper_value, text = status.verdict("T1", "cosine", "tiny-class", 0.95, numbers)
-    assert paper_value is None and "inside the paper's ImageNet range [0.9001, 0.9946]" in text
+    paper_range, text = status.verdict("T1", "cosine", "tiny-class", 0.95, numbers)
+    assert paper_range == (0.9001, 0.9946) and text == "analog: inside the paper's ImageNet range"
     assert "outside" in status.verdict("T1", "cosine", "tiny-class", 0.5, numbers)[1]
 
 
@@ -48,4 +48,8 @@ def test_status_page_lists_computed_and_pending_rows(tmp_path):
     page = tmp_path / "status.md"
     status.write_status_page(results, page)
     text = page.read_text()
-    assert "tiny-class" in text and "not yet reproduced: pruning chapter not built yet" in text
+    assert "tiny-class" in text and "0.9001 to 0.9946 (6 models)" in text
+    summary = status.pending_summary(table).set_index("table")
+    assert summary.loc["T2", "pending"] == 36 and summary.loc["T2", "why"] == "pruning chapter not built yet"
+    assert summary.loc["T1", "pending"] == 32  # a tiny analog covers no paper cell
+    assert "baseline / fid = 7.1694" in text

@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 
 from .measure import cosine_summary, npr_readings, similarity_row
-from .paper import paper_table
+from .paper import paper_table, paper_value
+from .readers import family_row
+from .status import TOLERANCE
 
 # Our model names -> the paper's column names, for the real checkpoints.
 PAPER_COLUMN = {"dit-xl": "DiT", "sit-xl": "SiT", "mdt-xl": "MDT", "mdt-v2-xl": "MDT", "lightningdit-xl": "LightningDiT",
@@ -28,7 +30,18 @@ def table1_beside_paper(rows):
         out.append({"model": name, "source": "this build", "d": r["d"], "PR": r["pr_mean_over_classes"],
                     "nPR": r["npr_mean_over_classes"], "cosine": r["cosine_mean"],
                     "nPR (of mean vector)": r["npr_of_mean_vector"], "cosine (min pair)": r["cosine_min"]})
-    return pd.DataFrame(out).set_index(["model", "source"])
+    return _with_differences(pd.DataFrame(out), rows, ["PR", "nPR", "cosine"])
+
+
+def _with_differences(frame, rows, columns):
+    """Add a 'this build - paper' row under every real model that has a paper column."""
+    extra = []
+    for name in rows:
+        if name in PAPER_COLUMN:
+            ours = frame[(frame["model"] == name) & (frame["source"] == "this build")][columns].iloc[0]
+            paper = frame[(frame["model"] == PAPER_COLUMN[name]) & (frame["source"] == "paper")][columns].iloc[0]
+            extra.append({"model": name, "source": "difference (this build - paper)", **(ours - paper).to_dict()})
+    return pd.concat([frame, pd.DataFrame(extra)]).set_index(["model", "source"])
 
 
 def table4_beside_paper(rows):
@@ -40,7 +53,7 @@ def table4_beside_paper(rows):
         out.append({"model": name, "source": "this build", "cosine (y+t)": r["cosine_mean"],
                     "nPR (y+t)": r["npr_mean_over_classes"], "cosine (y only)": r["y_cosine_mean"],
                     "nPR (y only)": r["y_npr_mean_over_classes"], "share of |c|^2 along t": r["t_share"]})
-    return pd.DataFrame(out).set_index(["model", "source"])
+    return _with_differences(pd.DataFrame(out), rows, ["cosine (y+t)", "nPR (y+t)", "cosine (y only)", "nPR (y only)"])
 
 
 def readings_table(rows):
@@ -88,10 +101,35 @@ def status_rows(rows):
 
 
 def model_summary(embeddings):
-    """One row per model: family, width, classes, t0 and time convention."""
+    """One row per model: family, width, classes, t0, time convention and the weights' license."""
     return pd.DataFrame([{"model": name, "family": e.info.get("family"), "d": e.dim, "classes": e.num_classes,
-                          "t0": e.info["t0"], "time convention": e.info.get("time_convention", "")}
+                          "t0": e.info["t0"], "time convention": e.info.get("time_convention", ""),
+                          "license": family_row(e.info["family"]).license}
                          for name, e in embeddings.items()]).set_index("model")
+
+
+READINGS = {("T1", "cosine"): {"mean over pairs": "cosine_mean", "min over pairs": "cosine_min"},
+            ("T1", "npr"): {"mean over class vectors": "npr_mean_over_classes", "of the mean vector": "npr_of_mean_vector"},
+            ("T4", "cosine_y_only"): {"mean over pairs": "y_cosine_mean", "min over pairs": "y_cosine_min"},
+            ("T4", "npr_y_only"): {"mean over class vectors": "y_npr_mean_over_classes",
+                                   "of the mean vector": "y_npr_of_mean_vector"}}
+
+
+def paper_agreement(rows):
+    """For each real model and ambiguous statistic: every reading, the closest one, and whether any matches."""
+    out = []
+    for name, r in rows.items():
+        if name not in PAPER_COLUMN:
+            continue
+        for (table, row), readings in READINGS.items():
+            paper = paper_value(table, row, PAPER_COLUMN[name])
+            values = {label: r[key] for label, key in readings.items()}
+            closest = min(values, key=lambda label: abs(values[label] - paper))
+            tol = TOLERANCE["cosine" if "cosine" in row else "npr"]
+            out.append({"model": name, "statistic": f"{table} {row}", "paper": paper, **values,
+                        "closest reading": closest,
+                        "verdict": "matches" if abs(values[closest] - paper) <= tol else f"no reading within {tol}"})
+    return pd.DataFrame(out)
 
 
 def sample_check_table(check):
@@ -127,6 +165,10 @@ def describe(rows, sweeps, profile):
             f"{100 * r['npr_of_mean_vector']:.2f}% (mean vector), against {100 * r['y_npr_mean_over_classes']:.2f}% for y "
             f"alone. Across the schedule the mean cosine ranges over [{sweep['cosine_mean'].min():.4f}, "
             f"{sweep['cosine_mean'].max():.4f}].")
+    for a in paper_agreement(rows).to_dict("records"):
+        if a["verdict"] != "matches":
+            lines.append(f"- **{a['model']}**: {a['statistic']} does not match the paper's {a['paper']:.4g} under "
+                         f"any reading (closest: {a['closest reading']}, {a[a['closest reading']]:.4g}).")
     if profile != "paper":
         lines.append(
             "- What this scale cannot show: the tiny model has tens of classes, a width of at most 128 and minutes "

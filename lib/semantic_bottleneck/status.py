@@ -27,9 +27,11 @@ def verdict(table, row, column, value, numbers):
         delta = value - paper
         return paper, f"{'reproduced' if abs(delta) <= tol else 'differs'} (Δ = {delta:+.4f}, tolerance {tol})"
     span = numbers[(numbers["table"] == table) & (numbers["row"] == row) & numbers["column"].isin(IMAGENET_COLUMNS)]
+    if span.empty:
+        return None, "analog only: the paper has no ImageNet value to compare with"
     low, high = span["value"].min(), span["value"].max()
     inside = low <= value <= high
-    return None, f"analog only: {'inside' if inside else 'outside'} the paper's ImageNet range [{low:.4g}, {high:.4g}]"
+    return (low, high), f"analog: {'inside' if inside else 'outside'} the paper's ImageNet range"
 
 
 def status_table(results_dir):
@@ -41,14 +43,23 @@ def status_table(results_dir):
     for r in ours.itertuples():
         paper, text = verdict(r.table, r.row, r.column, r.value, numbers)
         covered.add((r.table, r.row, r.column))
+        shown = "" if paper is None else f"{paper[0]:.4g} to {paper[1]:.4g} (6 models)" if isinstance(paper, tuple) \
+            else f"{paper:.4g}"
         rows.append({"table": r.table, "row": r.row, "model": r.model, "reading": r.reading,
-                     "paper": "" if paper is None else f"{paper:.4g}", "this build": f"{r.value:.4g}",
-                     "profile": r.profile, "verdict": text})
+                     "paper": shown, "this build": f"{r.value:.4g}", "profile": r.profile, "verdict": text})
     for n in numbers.itertuples():
         if (n.table, n.row, n.column) not in covered:
             rows.append({"table": n.table, "row": n.row, "model": n.column, "reading": "", "paper": n.printed,
                          "this build": "", "profile": "", "verdict": f"not yet reproduced: {PENDING[n.table]}"})
     return pd.DataFrame(rows)
+
+
+def pending_summary(table):
+    """The paper numbers without a result, one line per paper table, listing each pending number."""
+    pending = table[table["this build"] == ""]
+    return pd.DataFrame([{"table": name, "pending": len(part), "why": part["verdict"].iloc[0].removeprefix(
+        "not yet reproduced: "), "numbers": "; ".join(f"{r.row} / {r.model} = {r.paper}" for r in part.itertuples())}
+        for name, part in pending.groupby("table", sort=True)])
 
 
 def write_status_page(results_dir, path):
@@ -61,9 +72,11 @@ def write_status_page(results_dir, path):
         "and the numbers this build's notebooks computed. A row is *reproduced* only when a real checkpoint's "
         "value is within the stated tolerance of the paper's; rows computed on the tiny models are *analogs* and "
         "say where they fall relative to the paper's six ImageNet models.", "",
-        f"This build computed {len(done)} values; {int((table['this build'] == '').sum())} paper numbers are not yet reproduced.", "",
+        f"This build computed {len(done)} values (profiles: {', '.join(sorted(set(done['profile']))) or 'none'}); "
+        f"{int((table['this build'] == '').sum())} paper numbers are not yet reproduced.", "",
         "## Computed in this build", "", done.to_markdown(index=False) if len(done) else "Nothing yet.", "",
-        "## Not yet reproduced", "", table[table["this build"] == ""].to_markdown(index=False), "",
+        "## Not yet reproduced", "", "Every number of the paper without a value from this build, by table.", "",
+        pending_summary(table).to_markdown(index=False), "",
     ]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines))

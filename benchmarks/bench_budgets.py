@@ -1,0 +1,58 @@
+"""Print the wall time of the tiny profiles' training and of the book build, against their budgets.
+
+    python benchmarks/bench_budgets.py training     # tiny + ci model and classifier, cold cache
+    python benchmarks/bench_budgets.py book         # the whole tiny book cold, then again with no change
+
+Budgets (2-core CPU): tiny DiT training <= 360 s, ci training <= 30 s, tiny book cold <= 1200 s,
+a second `book` with nothing changed <= 60 s. Uses a temporary model cache; nothing is asserted.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+BUDGETS = {"tiny DiT": 360, "ci DiT": 30, "book cold": 1200, "book unchanged": 60}
+
+
+def timed(label, func, rows):
+    """Run func(), append (label, seconds) to rows and print it at once."""
+    start = time.perf_counter()
+    func()
+    seconds = time.perf_counter() - start
+    rows.append((label, seconds))
+    budget = BUDGETS.get(label)
+    print(f"{label:<22}{seconds:9.1f} s" + (f"   budget {budget} s: {'ok' if seconds <= budget else 'OVER'}" if budget else ""),
+          flush=True)
+
+
+def training(rows):
+    """Cold training of each profile's DiT and evaluation classifier."""
+    from semantic_bottleneck import models
+
+    for profile in ("ci", "tiny"):
+        timed(f"{profile} DiT", lambda: models.load_tiny_dit(profile, progress=False), rows)
+        timed(f"{profile} classifier", lambda: models.load_eval_classifier(profile, progress=False), rows)
+
+
+def book(rows):
+    """The whole tiny book from a cold cache (forced), then a second run with nothing changed."""
+    command = [sys.executable, "-m", "semantic_bottleneck", "book", "--profile", "tiny"]
+    timed("book cold", lambda: subprocess.run(command + ["--force"], check=True, stdout=subprocess.DEVNULL), rows)
+    timed("book unchanged", lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL), rows)
+
+
+def main():
+    """Parse the target and run it in a temporary cache."""
+    target = sys.argv[1] if len(sys.argv) > 1 else "training"
+    if target not in ("training", "book"):
+        sys.exit(f"error: target must be training or book, got {target!r}")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["SEMANTIC_BOTTLENECK_CACHE"] = cache
+        print(f"torch threads: {os.cpu_count()} cores; cache {cache}")
+        rows = []
+        {"training": training, "book": book}[target](rows)
+
+
+if __name__ == "__main__":
+    main()
