@@ -30,26 +30,38 @@ def test_unknown_table_and_number_are_clear_errors():
 
 def test_verdicts_for_a_real_model_and_for_a_tiny_analog():
     numbers = paper.paper_numbers()
-    assert status.verdict("T1", "cosine", "REPA", 0.9950, numbers)[1].startswith("reproduced")
-    assert status.verdict("T1", "cosine", "REPA", 0.9800, numbers)[1].startswith("differs")
-    paper_range, text = status.verdict("T1", "cosine", "tiny-class", 0.95, numbers)
-    assert paper_range == (0.9001, 0.9946) and text == "analog: inside the paper's ImageNet range"
-    assert "outside" in status.verdict("T1", "cosine", "tiny-class", 0.5, numbers)[1]
+    assert status.verdict("T1", "cosine", "REPA", "repa-xl", 0.9950, numbers)[1].startswith("reproduced")
+    assert status.verdict("T1", "cosine", "REPA", "repa-xl", 0.9800, numbers)[1].startswith("differs")
+    assert status.verdict("T1", "cosine", "REPA", "sit-xl", 0.9946, numbers)[2] is False  # another model's cell
+    paper_range, text, reproduces = status.verdict("T1", "cosine", "tiny-class", "tiny-class", 0.95, numbers)
+    assert paper_range == (0.9001, 0.9946) and text == "analog: inside the paper's ImageNet range" and not reproduces
+    assert "outside" in status.verdict("T1", "cosine", "tiny-class", "tiny-class", 0.5, numbers)[1]
+
+
+def test_pruning_cells_compare_only_with_the_same_model():
+    numbers = paper.paper_numbers()
+    paper_fid, text, reproduces = status.verdict("T2", "baseline", "fid", "repa-xl", 7.20, numbers)
+    assert paper_fid == 7.1694 and text.startswith("reproduced") and reproduces
+    assert status.verdict("T3", "MG/baseline", "fid", "mg-xl", 7.9, numbers)[1].startswith("differs")
+    assert status.verdict("T2", "baseline", "fid", "tiny-class", 510.0, numbers)[2] is False
+    assert status.verdict("T2", "baseline", "fid", "mg-xl", 7.2, numbers)[2] is False  # T2 is REPA's table
 
 
 def test_status_page_lists_computed_and_pending_rows(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     pd.DataFrame([{"table": "T1", "row": "cosine", "column": "tiny-class", "model": "tiny-class",
-                   "reading": "mean over pairs", "value": 0.99, "profile": "ci", "notebook": "x"}]).to_csv(
+                   "reading": "mean over pairs", "value": 0.99, "profile": "ci", "notebook": "x"},
+                  {"table": "T2", "row": "baseline", "column": "fid", "model": "tiny-class",
+                   "reading": "FID-100", "value": 500.0, "profile": "ci", "notebook": "x"}]).to_csv(
         results / "x.csv", index=False)
     table = status.status_table(results)
-    assert len(table) == len(paper.paper_numbers()) + 1
+    assert len(table) == len(paper.paper_numbers()) + 2  # analogs reproduce no paper cell
     page = tmp_path / "status.md"
     status.write_status_page(results, page)
     text = page.read_text()
-    assert "tiny-class" in text and "0.9001 to 0.9946 (6 models)" in text
+    assert "tiny-class" in text and "0.9001 to 0.9946 (6 models)" in text and "only the change and its noise" in text
     summary = status.pending_summary(table).set_index("table")
-    assert summary.loc["T2", "pending"] == 36 and summary.loc["T2", "why"] == "pruning chapter not built yet"
+    assert summary.loc["T2", "pending"] == 36 and summary.loc["T2", "why"].startswith("needs REPA and a GPU")
     assert summary.loc["T1", "pending"] == 32  # a tiny analog covers no paper cell
     assert "baseline / fid = 7.1694" in text

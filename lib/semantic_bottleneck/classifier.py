@@ -87,7 +87,9 @@ def load_or_train_classifier(config: ClassifierConfig, progress=True):
     model = train_classifier(config, progress)
     accuracy = heldout_accuracy(model, config)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / "model.pt.tmp")
-    meta.write_text(json.dumps({**asdict(config), "heldout_accuracy": accuracy}, indent=1))
-    os.replace(folder / "model.pt.tmp", checkpoint)
+    tmp = f".{os.getpid()}.tmp"  # concurrent trainers never share a temporary file
+    torch.save(model.state_dict(), folder / f"model.pt{tmp}")
+    (folder / f"meta.json{tmp}").write_text(json.dumps({**asdict(config), "heldout_accuracy": accuracy}, indent=1))
+    os.replace(folder / f"meta.json{tmp}", meta)
+    os.replace(folder / f"model.pt{tmp}", checkpoint)
     return model, accuracy

@@ -7,7 +7,17 @@ from importlib import resources
 
 import pandas as pd
 
-TABLE_MODELS = {"T1": ["DiT", "SiT", "MDT", "LightningDiT", "MG", "REPA", "X-MDPT", "MDSGen"]}
+# Our registry names -> the paper's model names.
+PAPER_COLUMN = {"dit-xl": "DiT", "sit-xl": "SiT", "mdt-xl": "MDT", "mdt-v2-xl": "MDT", "lightningdit-xl": "LightningDiT",
+                "lightningdit-xl-64ep": "LightningDiT", "mg-xl": "MG", "repa-xl": "REPA", "diffusers-dit-xl": "DiT"}
+MODEL_COLUMN_TABLES = ("T1", "T4", "T5")  # tables whose columns are models; the others' columns are metrics
+
+
+def cell_model(table, row, column):
+    """The paper's model a number belongs to: the column (T1, T4, T5), REPA (T2), X-MDPT (T7), else the row prefix."""
+    if table in MODEL_COLUMN_TABLES:
+        return column
+    return {"T2": "REPA", "T7": "X-MDPT"}.get(table) or row.split("/")[0]
 
 
 @lru_cache(maxsize=1)

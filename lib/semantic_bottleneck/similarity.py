@@ -3,13 +3,10 @@ import numpy as np
 import pandas as pd
 
 from .measure import cosine_summary, npr_readings, similarity_row
-from .paper import paper_table, paper_value
+from .paper import PAPER_COLUMN, paper_table, paper_value
 from .readers import family_row
 from .status import TOLERANCE
 
-# Our model names -> the paper's column names, for the real checkpoints.
-PAPER_COLUMN = {"dit-xl": "DiT", "sit-xl": "SiT", "mdt-xl": "MDT", "mdt-v2-xl": "MDT", "lightningdit-xl": "LightningDiT",
-                "lightningdit-xl-64ep": "LightningDiT", "mg-xl": "MG", "repa-xl": "REPA", "diffusers-dit-xl": "DiT"}
 
 
 def first_step_row(embedding):

@@ -29,7 +29,7 @@ class TrainConfig:
     model: TinyDiTConfig = field(default_factory=TinyDiTConfig)
     steps: int = 4500
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.0
     seed: int = 0
     log_every: int = 100
@@ -88,10 +88,11 @@ def load_or_train(config: TrainConfig, progress=True):
     start = time.perf_counter()
     model, log = train_tiny_dit(config, progress)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "model.pt.tmp"
-    torch.save(model.state_dict(), tmp)
-    log.to_csv(folder / "training_log.csv.tmp", index=False)
-    (folder / "config.json").write_text(json.dumps({**config.as_dict(), "train_seconds": time.perf_counter() - start}, indent=1))
-    os.replace(folder / "training_log.csv.tmp", log_path)
-    os.replace(tmp, checkpoint)
+    tmp = f".{os.getpid()}.tmp"  # concurrent trainers of one configuration never share a temporary file
+    torch.save(model.state_dict(), folder / f"model.pt{tmp}")
+    log.to_csv(folder / f"training_log.csv{tmp}", index=False)
+    (folder / f"config.json{tmp}").write_text(
+        json.dumps({**config.as_dict(), "train_seconds": time.perf_counter() - start}, indent=1))
+    for name in ("config.json", "training_log.csv", "model.pt"):  # the checkpoint last: it marks the entry done
+        os.replace(folder / f"{name}{tmp}", folder / name)
     return model, log, folder
