@@ -75,3 +75,15 @@ def test_unknown_only_name_lists_the_notebooks(sandbox, capsys):
     _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
     assert book.build("ci", only=["nope"], render_html=False) == 2
     assert "--only must name notebooks among good" in capsys.readouterr().err
+
+
+def test_provenance_footer_names_profile_parameters_commit_and_versions():
+    from semantic_bottleneck import provenance
+
+    run = provenance.start_run("nb", "ci", "out", models=["tiny-class"], seed=3)
+    record = run.provenance()
+    assert record["profile"] == "ci" and '"seed": 3' in record["parameters"]
+    assert set(record) >= {"git commit", "lib", "torch", "device", "wall time"}
+    assert "tiny-class" in run.footer().to_html()  # shown in full, not truncated
+    with pytest.raises(ValueError, match="profile must be one of tiny, ci, paper"):
+        provenance.start_run("nb", "gpu", "out")

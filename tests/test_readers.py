@@ -226,7 +226,8 @@ def test_safetensors_fp16_and_legacy_pickle(tmp_path):
 
 def test_family_table_lists_every_family():
     frame = families_frame()
-    assert list(frame["name"]) == list(FAMILY_NAMES) == list(READERS)
+    assert list(frame.index) == list(FAMILY_NAMES) == list(READERS)
+    assert frame.loc["repa", "d"] == 1152 and frame.loc["repa", "null_row"] == 1000
     assert {"d", "time_convention", "t0", "t_type", "null_row", "sampler", "license"} <= set(frame.columns)
     assert {f.name: f.t0 for f in FAMILIES} == T0
 

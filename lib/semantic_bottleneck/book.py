@@ -150,7 +150,7 @@ def execute(name, profile, force=False):
     try:
         papermill.execute_notebook(
             str(source), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO_ROOT),
-            progress_bar=False, log_output=True, stdout_file=sys.stdout, stderr_file=sys.stderr,
+            progress_bar=False, stderr_file=sys.stderr,  # progress bars reach the console once
             execution_timeout=CELL_TIMEOUT_S[profile],
             config=Config(KernelManager={"transport_encryption": "auto"}))
     except papermill.PapermillExecutionError as err:

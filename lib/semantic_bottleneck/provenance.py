@@ -65,8 +65,8 @@ class Run:
         }
 
     def footer(self):
-        """The provenance footer as a two-column table (shown at the end of every notebook)."""
-        return pd.DataFrame(self.provenance().items(), columns=["", "value"]).set_index("")
+        """The provenance footer as a table shown in full (the last output of every notebook)."""
+        return pd.DataFrame(self.provenance().items(), columns=["provenance", "value"]).set_index("provenance").style
 
 
 def start_run(notebook, profile, output_dir="results", **params):

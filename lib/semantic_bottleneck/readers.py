@@ -84,7 +84,7 @@ def family_row(name):
 
 def families_frame():
     """The family table as a pandas DataFrame (one row per family; null_row None means the last row)."""
-    return pd.DataFrame([asdict(f) for f in FAMILIES])
+    return pd.DataFrame([asdict(f) for f in FAMILIES]).astype({"d": "Int64", "null_row": "Int64"}).set_index("name")
 
 
 def checkpoint_format(path):
