@@ -293,3 +293,18 @@ def test_every_figure_draws(monkeypatch):
                plot_sparsity.tsne_panels("t", xy, np.arange(10) % 3, scores),
                plot_sparsity.training_curves({"x": log, "y": log}, "title", baseline="x")]
     assert [len(f.axes) >= 1 for f in figures] == [True] * len(figures)
+
+
+def test_figure_claims_read_the_paper_text_numbers_and_count_this_build():
+    c = torch.full((4, 100), 0.005)
+    c[:, :3] = 2.0  # 3 dims above 1, the other 97 below 0.01
+    c[0, 5] = 0.5  # one class differs in one dimension: all variance there
+    variances = sparsity.variance_beside_each_other({"m": c})
+    log = pd.DataFrame({"step": [100, 4500], "npr_mean_over_classes": [0.7, 0.2]})
+    claims = sparsity.figure_claims({"m": c}, variances, log).reset_index().set_index("claim")
+    assert claims.loc["dimensions of the mean c above 0.1 / above 1 (Sec. 2.5)", "this build"] == "4 / 3 of 100"
+    assert claims.loc["dimensions of the mean c above 0.1 / above 1 (Sec. 2.5)", "paper"] == "10 to 20 / ~10 of 1152"
+    assert claims.loc["share of the mean c below 0.01 (Fig. 11)", "this build"] == "96.0%"
+    assert claims.loc["share of the mean c below 0.01 (Fig. 11)", "paper"] == ">80%"
+    assert claims.loc["dimensions holding the across-class variance (Fig. 9b)", "this build"].startswith("1 of 100 hold 90%")
+    assert claims.loc["nPR of c early -> late in training (Fig. 12)", "this build"] == "70.0% (step 100) -> 20.0% (step 4500)"

@@ -1,6 +1,8 @@
 """The paper's own numbers (Tables 1-7), read from the one data file that holds them.
 
 Values are stored as fractions where the paper prints percentages; `printed` keeps the paper's text.
+Tables T1-T7 are the paper's tables; table `TEXT` holds numbers quoted in its figures and prose (bounds such
+as ">80%" are stored as the bound, with the text in `note`).
 """
 from functools import lru_cache
 from importlib import resources

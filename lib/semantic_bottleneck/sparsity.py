@@ -216,3 +216,37 @@ def paper_table_range(row):
     """(min, max) of a Table 1 row over the paper's six ImageNet models."""
     values = [paper_value("T1", row, col) for col in ("DiT", "SiT", "MDT", "LightningDiT", "MG", "REPA")]
     return min(values), max(values)
+
+
+def figure_claims(vectors, variances, main_log):
+    """The paper's figure and prose numbers (table TEXT of the numbers file) beside this build's, per model."""
+    text = paper_numbers()
+    text = text[text["table"] == "TEXT"].set_index("row")
+
+    def _span(low, high):
+        return f"{text.loc[low, 'printed']} to {text.loc[high, 'printed']}"
+
+    out = []
+    for name, c in vectors.items():
+        mean, var = c.mean(0).abs(), variances.loc[name]
+        d = c.shape[1]
+        out += [
+            {"claim": "mean per-dimension variance across classes (Fig. 9a)", "paper": _span(
+                "fig9a_mean_variance_low", "fig9a_mean_variance_high") + " (six models)", "model": name,
+             "this build": f"{var['mean_variance']:.4f}"},
+            {"claim": "dimensions holding the across-class variance (Fig. 9b)", "paper": _span(
+                "fig9b_variance_head_dims_low", "fig9b_variance_head_dims_high") + " of 1152", "model": name,
+             "this build": f"{int(var['dims_for_90pct_of_variance'])} of {d} hold 90%, "
+                           f"{int(var['dims_for_half_the_variance'])} hold half"},
+            {"claim": "dimensions of the mean c above 0.1 / above 1 (Sec. 2.5)", "paper": _span(
+                "sec2_5_dims_above_0.1_low", "sec2_5_dims_above_0.1_high") + f" / {text.loc['sec2_5_dims_above_1', 'printed']}"
+             " of 1152", "model": name, "this build": f"{int((mean > 0.1).sum())} / {int((mean > 1).sum())} of {d}"},
+            {"claim": "share of the mean c below 0.01 (Fig. 11)", "paper": text.loc["fig11_fraction_below_0.01", "printed"],
+             "model": name, "this build": f"{(mean < 0.01).float().mean().item():.1%}"},
+        ]
+    first, last = main_log.iloc[0], main_log.iloc[-1]
+    out.append({"claim": "nPR of c early -> late in training (Fig. 12)", "paper": f"{text.loc['fig12_npr_early', 'printed']}"
+                f" -> {text.loc['fig12_npr_late', 'printed']} (REPA-B/2, 200k steps)", "model": "tiny-class main run",
+                "this build": f"{first['npr_mean_over_classes']:.1%} (step {int(first['step'])}) -> "
+                              f"{last['npr_mean_over_classes']:.1%} (step {int(last['step'])})"})
+    return pd.DataFrame(out).set_index(["claim", "model"])
