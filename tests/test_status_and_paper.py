@@ -43,7 +43,8 @@ def test_pruning_cells_compare_only_with_the_same_model():
     paper_fid, text, reproduces = status.verdict("T2", "baseline", "fid", "repa-xl", 7.20, numbers)
     assert paper_fid == 7.1694 and text.startswith("reproduced") and reproduces
     assert status.verdict("T3", "MG/baseline", "fid", "mg-xl", 7.9, numbers)[1].startswith("differs")
-    assert status.verdict("T2", "baseline", "fid", "tiny-class", 510.0, numbers)[2] is False
+    shown, text, reproduces = status.verdict("T2", "baseline", "fid", "tiny-class", 510.0, numbers)
+    assert (shown, reproduces) == ("7.169 (REPA)", False) and text.startswith("analog: not comparable")
     assert status.verdict("T2", "baseline", "fid", "mg-xl", 7.2, numbers)[2] is False  # T2 is REPA's table
 
 
@@ -61,7 +62,7 @@ def test_status_page_lists_computed_and_pending_rows(tmp_path):
     page = tmp_path / "status.md"
     status.write_status_page(results, page)
     text = page.read_text()
-    assert "tiny-class" in text and "0.9001 to 0.9946 (6 models)" in text and "only the change and its noise" in text
+    assert "tiny-class" in text and "0.9001 to 0.9946 (6 models)" in text and "7.169 (REPA)" in text
     summary = status.pending_summary(table).set_index("table")
     assert summary.loc["T2", "pending"] == 36 and summary.loc["T2", "why"].startswith("needs REPA and a GPU")
     assert summary.loc["T1", "pending"] == 32  # a tiny analog covers no paper cell

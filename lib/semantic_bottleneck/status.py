@@ -39,12 +39,13 @@ def verdict(table, row, column, model, value, numbers):
         low, high = span["value"].min(), span["value"].max()
         where = "inside" if low <= value <= high else "outside"
         return (low, high), f"analog: {where} the paper's ImageNet range", False
-    return None, "analog: other data and features, so only the change and its noise (reading) compare", False
+    paper = f"{float(same['value'].iloc[0]):.4g} ({cell_model(table, row, column)})" if not same.empty else None
+    return paper, "analog: not comparable in value (other data; see reading)", False
 
 
 def _shown(paper):
-    if paper is None:
-        return ""
+    if paper is None or isinstance(paper, str):
+        return paper or ""
     return f"{paper[0]:.4g} to {paper[1]:.4g} (6 models)" if isinstance(paper, tuple) else f"{paper:.4g}"
 
 
@@ -79,6 +80,13 @@ def pending_summary(table):
         for name, part in pending.groupby("table", sort=True)])
 
 
+def _computed_view(done):
+    """The computed rows with the paper cell in one column, narrow enough for the book's page."""
+    cell = done["table"] + " · " + done["row"] + " · " + done["column"]
+    return pd.DataFrame({"paper cell": cell, "model": done["model"], "this build": done["this build"],
+                         "paper": done["paper"], "verdict": done["verdict"], "reading": done["reading"]})
+
+
 def write_status_page(results_dir, path):
     """Write the status page as Markdown (a generated file in the book's build folder)."""
     table = status_table(results_dir)
@@ -90,11 +98,12 @@ def write_status_page(results_dir, path):
         "and the numbers this build's notebooks computed. A paper number counts as *reproduced* only when the same "
         "real checkpoint gives a value within the stated tolerance; numbers computed on the tiny models are *analogs*: "
         "for Tables 1 and 4 the page says where they fall relative to the paper's six ImageNet models, and for the "
-        "pruning tables the reading column says whether the change from the baseline exceeds the seed noise.", "",
+        "pruning tables the paper's value (on its own model) is shown for orientation and the reading column says "
+        "whether the change from the baseline exceeds the seed noise.", "",
         f"This build computed {len(done)} values (profiles: {', '.join(sorted(set(done['profile']))) or 'none'}), "
         f"{len(reproduced)} of them on the paper's own models; "
         f"{int((table['this build'] == '').sum())} paper numbers are not yet reproduced.", "",
-        "## Computed in this build", "", done.to_markdown(index=False) if len(done) else "Nothing yet.", "",
+        "## Computed in this build", "", _computed_view(done).to_markdown(index=False) if len(done) else "Nothing yet.", "",
         "## Not yet reproduced", "", "Every number of the paper without a reproduction in this build, by table.", "",
         pending_summary(table).to_markdown(index=False), "",
     ]
