@@ -4,7 +4,7 @@ Keys match facebookresearch/DiT (`t_embedder.mlp.0/.2`, `y_embedder.embedding_ta
 `blocks[i].adaLN_modulation`, `final_layer.adaLN_modulation`), so the code that reads `c` from a
 real checkpoint reads a tiny one too. Shapes: N batch, T tokens, D hidden width, K classes.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 import math
 
 import torch
@@ -224,7 +224,3 @@ def sincos_pos_embed_2d(dim, grid):
 
     return torch.cat([axis(gx), axis(gy)], dim=1).float()  # column coordinate first, as DiT/MAE
 
-
-def config_dict(config: TinyDiTConfig):
-    """The configuration as a plain dict (stored inside tiny checkpoints)."""
-    return asdict(config)
