@@ -18,7 +18,7 @@ from .metrics import concat_records, subset_records
 from .paper import paper_table, paper_value
 from .prune import SCHEDULE_SYMBOLS, Pruner, PruneSpec, closest_reading, count_readings, global_mask
 
-PAPER_D = 1152
+PAPER_D = int(paper_value("T1", "d", "REPA"))  # Table 2 counts dimensions of REPA's c
 MAPPINGS = ("fraction", "threshold")
 # Which of the paper's tables each model's numbers belong to: (table of FID/IS/CLIP, its row prefix, Table 6 prefix).
 PAPER_TABLES = {"tiny-class": ("T2", "", "REPA/"), "repa-xl": ("T2", "", "REPA/"), "mg-xl": ("T3", "MG/", "MG/"),
@@ -321,7 +321,9 @@ def describe(summary, protocol, agreement_column, profile, readings=None, dim=No
                      f"the noise floor and {verdicts.get('within noise', 0)} do not.")
     heads = [_get(summary, r, "removed_dims") for r in ("head_tau5.0_every_step", "head_tau1.0_every_step")]
     if all(h is not None for h in heads) and heads[0]["mean"] == heads[1]["mean"]:
-        lines.append(f"- The paper's two head rows remove 2 and 8 of 1152 dimensions; at d = {dim} both round to "
+        paper_heads = [paper_value("T2", r, "removed_dims") for r in ("head_tau5.0_every_step", "head_tau1.0_every_step")]
+        lines.append(f"- The paper's two head rows remove {paper_heads[0]:.0f} and {paper_heads[1]:.0f} of {PAPER_D} "
+                     f"dimensions; at d = {dim} both round to "
                      f"{heads[0]['mean']:.0f}, so they are one row here (the head sweep adds larger counts).")
     if readings is not None:
         closest, first = closest_reading(readings), readings.iloc[0]
@@ -331,9 +333,13 @@ def describe(summary, protocol, agreement_column, profile, readings=None, dim=No
         else:
             lines.append(f"- At τ=0.01 this model zeroes {first.iloc[1]:.0f} of its {dim} coordinates under the global "
                          f"reading and {first.iloc[2]:.1f} per sample at t0: its magnitudes are on another scale than "
-                         "REPA's, so whether the paper's 448 is a global or a per-sample count needs the real checkpoints.")
-        lines.append("- The paper prints 448 of 1152 at τ=0.01 for REPA, MG and LightningDiT alike: one identical count "
-                     "for three different models.")
+                         f"REPA's, so whether the paper's {first.iloc[0]:.0f} is a global or a per-sample count needs the "
+                         "real checkpoints.")
+        counts = [paper_value(t, r, "removed_dims") for t, r in (("T2", "tail_tau0.01_every_step"),
+                  ("T3", "MG/tail_tau0.01_every_step"), ("T3", "LightningDiT/tail_tau0.01_every_step"))]
+        if len(set(counts)) == 1:
+            lines.append(f"- The paper prints {counts[0]:.0f} of {PAPER_D} at τ=0.01 for REPA, MG and LightningDiT alike: "
+                         "one identical count for three different models.")
     if profile != "paper":
         lines.append("- What this scale cannot show: the tiny model's c has another magnitude scale than REPA's, so rows "
                      "are matched by the share of dimensions removed, not by τ; its metrics use the evaluation classifier's "
