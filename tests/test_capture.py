@@ -4,17 +4,14 @@ import torch
 from semantic_bottleneck.capture import CaptureC
 from semantic_bottleneck.conditioning import ConditionEmbedding
 from semantic_bottleneck.networks import to_diffusers
-from semantic_bottleneck.tiny_dit import DiT, TinyDiTConfig
+from semantic_bottleneck.tiny_dit import TinyDiTConfig
+from random_models import random_dit
 
 CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=2, num_heads=2, num_classes=5)
 
 
 def _model():
-    torch.manual_seed(0)
-    model = DiT(CONFIG).eval()
-    for p in model.parameters():
-        torch.nn.init.normal_(p, std=0.2)
-    return model
+    return random_dit(CONFIG, std=0.2)
 
 
 def test_capture_on_the_official_layout_equals_the_table_reading_and_unhooks():

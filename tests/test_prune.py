@@ -5,15 +5,10 @@ import torch
 from semantic_bottleneck import networks, prune, sample
 from semantic_bottleneck.conditioning import ConditionEmbedding
 from semantic_bottleneck.prune import Pruner, PruneSpec
-from semantic_bottleneck.tiny_dit import DiT, TinyDiTConfig
+from semantic_bottleneck.tiny_dit import TinyDiTConfig
+import random_models
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP contention on a busy 2-core machine (100x slower there)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16, depth=3, num_heads=2,
@@ -22,12 +17,7 @@ CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16
 
 def random_dit(seed=0, config=CONFIG):
     """A small DiT whose every weight is random (the default zero adaLN init would make c irrelevant)."""
-    torch.manual_seed(seed)
-    model = DiT(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.3)
-    return model
+    return random_models.random_dit(config, seed, std=0.3)
 
 
 def inputs(n=4, seed=1):

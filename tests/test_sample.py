@@ -9,26 +9,16 @@ from torch import nn
 from semantic_bottleneck import networks, sample
 from semantic_bottleneck.diffusion import sample_noise
 from semantic_bottleneck.tiny_dit import DiT, TinyDiTConfig
+import random_models
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP contention on a busy 2-core machine (100x slower there)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = TinyDiTConfig(image_size=8, patch_size=2, in_channels=4, hidden_size=16, depth=2, num_heads=2, num_classes=5)
 
 
 def random_dit(config=SMALL, seed=0):
-    torch.manual_seed(seed)
-    model = DiT(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.1)
-    return model
+    return random_models.random_dit(config, seed, std=0.1)
 
 
 class PointMass(nn.Module):

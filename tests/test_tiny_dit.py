@@ -5,6 +5,7 @@ import torch
 
 from semantic_bottleneck.conditioning import ConditionEmbedding
 from semantic_bottleneck.tiny_dit import DiT, TinyDiTConfig, timestep_sinusoid
+from random_models import random_dit
 
 CONFIG = TinyDiTConfig(image_size=8, patch_size=2, hidden_size=32, depth=2, num_heads=2, num_classes=7)
 
@@ -41,10 +42,7 @@ def test_diffusers_shift_changes_the_sinusoid():
 
 
 def test_condition_embedding_equals_c_that_the_blocks_receive():
-    torch.manual_seed(0)
-    model = DiT(CONFIG).eval()
-    for p in model.parameters():  # adaLN-Zero starts at zero; give every weight a value
-        torch.nn.init.normal_(p, std=0.3)
+    model = random_dit(CONFIG, std=0.3)  # adaLN-Zero starts at zero; give every weight a value
     seen = []
     model.blocks[1].adaLN_modulation.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
     labels, t = torch.tensor([0, 4, 7]), torch.tensor([999, 999, 999])
