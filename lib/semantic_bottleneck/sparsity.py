@@ -12,8 +12,7 @@ import pandas as pd
 import torch
 
 from .measure import participation_ratio
-from .paper import paper_numbers, paper_value
-from .similarity import PAPER_COLUMN
+from .paper import PAPER_COLUMN, paper_numbers, paper_value
 
 HEAD_SHARE_FRACTIONS = (0.01, 0.02, 0.05)  # Fig. 9b: the top 1%, 2%, 5% of dimensions
 _POINT_ROW = re.compile(r"^(?:(?P<model>[^/]+)/)?(?P<side>tail|head)_tau(?P<tau>[0-9.]+)_")

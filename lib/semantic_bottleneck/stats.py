@@ -1,6 +1,6 @@
 """`python -m semantic_bottleneck stats`: cosine, nPR and sparsity of c = y + t read from a checkpoint.
 
-`checkpoint_stats` is the computation (the similarity notebook calls it too); `run` is the command.
+`checkpoint_stats` is the computation (on the same `measure` primitives as the chapters); `run` is the command.
 Shapes: K real classes (null row excluded), D width of c.
 """
 import json
