@@ -153,7 +153,7 @@ def test_official_layout_checkpoints_load_into_the_tiny_dit(tmp_path):
     with pytest.raises(ValueError, match="projectors"):
         networks.load_official(state, "mg")  # MG has no projectors: the extra key is named
     with pytest.raises(ValueError, match="cannot be sampled here"):
-        networks.load_official(state, "lightningdit")
+        networks.load_official(state, "mdt")
 
 
 def test_the_xl2_configuration_is_what_a_repa_state_dict_implies():

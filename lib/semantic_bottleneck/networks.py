@@ -1,10 +1,11 @@
-"""Whole networks for sampling: official-layout checkpoints in `tiny_dit.DiT`, diffusers conversion, the VAE.
+"""Whole networks for sampling: official-layout checkpoints, diffusers conversion, the decoders.
 
 SiT, REPA and Model-Guidance (MG) checkpoints use the facebookresearch/DiT key names, which
 `tiny_dit.DiT` shares (timm's `attn.qkv`/`attn.proj`, `mlp.fc1`/`mlp.fc2`, `x_embedder.proj`; `pos_embed`
 is stored in the checkpoint, so its values come from there). REPA adds `projectors.*` (training-only,
-dropped here). LightningDiT (SwiGLU, RMSNorm, RoPE, patch 1, 32-channel VA-VAE latents) and MDT (U-shaped
-blocks, side-interpolator) have architectures this project does not implement, so they cannot be sampled.
+dropped here). LightningDiT checkpoints load into `lightningdit.LightningDiT` and decode with the VA-VAE
+(`vavae`). MDT (U-shaped blocks, side-interpolator) has an architecture this project does not implement,
+so it cannot be sampled.
 """
 from contextlib import contextmanager
 
@@ -14,14 +15,10 @@ from .tiny_dit import DiT, TinyDiTConfig
 
 XL2 = TinyDiTConfig(image_size=32, patch_size=2, in_channels=4, hidden_size=1152, depth=28, num_heads=16,
                     num_classes=1000, learn_sigma=False)
-RUNNABLE = ("dit", "sit", "repa", "mg")
+RUNNABLE = ("dit", "sit", "repa", "mg", "lightningdit")
 OFFICIAL_HEADS = {384: 6, 768: 12, 1024: 16, 1152: 16}  # S, B, L, XL in the DiT/SiT configs
 DROPPED_PREFIXES = {"repa": ("projectors.",)}
 NOT_RUNNABLE = {  # why a registered family has no sampling path here
-    "lightningdit": "needs LightningDiT's own blocks (SwiGLU MLP, RMSNorm, 2-D RoPE, patch size 1), its VA-VAE decoder "
-                    "(32-channel f16 latents, normalised by latents_stats.pt) and its time-shifted Euler sampler; none "
-                    "exists in this project (the pruning hooks would apply unchanged: its blocks name their "
-                    "modulation layers adaLN_modulation too)",
     "mdt": "needs MDT's U-shaped encoder/decoder blocks with skip_linear, its side-interpolator and learnable "
            "position embeddings; none exists in this project",
 }
@@ -55,13 +52,19 @@ def infer_config(state, num_heads=None):
 
 
 def load_official(state, family, num_heads=None):
-    """A `tiny_dit.DiT` holding an official-layout state dict (strict; the error names keys that do not fit)."""
+    """A `tiny_dit.DiT` (or `lightningdit.LightningDiT`) holding an official-layout state dict (strict; the
+    error names keys that do not fit)."""
     if family in NOT_RUNNABLE:
         raise ValueError(f"family {family} cannot be sampled here: it {NOT_RUNNABLE[family]}")
     if family not in RUNNABLE:
         raise ValueError(f"family must be one of {', '.join(RUNNABLE)}; got {family!r}")
     state = {k: v for k, v in state.items() if not k.startswith(DROPPED_PREFIXES.get(family, ()))}
-    model = DiT(infer_config(state, num_heads))
+    if family == "lightningdit":
+        from . import lightningdit
+
+        model = lightningdit.LightningDiT(lightningdit.infer_config(state, num_heads))
+    else:
+        model = DiT(infer_config(state, num_heads))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"checkpoint does not fit the {family} layout: missing {sorted(missing)[:5]}, "
@@ -70,7 +73,7 @@ def load_official(state, family, num_heads=None):
 
 
 def load_official_file(path, family, map_location="cpu", num_heads=None):
-    """Load an official-layout checkpoint file (weights-only unpickling) into a `tiny_dit.DiT`."""
+    """Load an official-layout checkpoint file (weights-only unpickling) into its network."""
     from argparse import Namespace
 
     with torch.serialization.safe_globals([Namespace]):
@@ -151,7 +154,18 @@ class VaeDecoder:
 
 
 VAES = {"repa": "stabilityai/sd-vae-ft-ema", "mg": "stabilityai/sd-vae-ft-ema", "sit": "stabilityai/sd-vae-ft-ema",
-        "dit": "stabilityai/sd-vae-ft-mse"}  # each family's official sampling script's default
+        "dit": "stabilityai/sd-vae-ft-mse", "lightningdit": "vavae-f16d32"}  # each official sampling script's default
+
+
+def load_decoder(family, device="cpu", progress=True):
+    """The decoder of a family's latents: its SD-VAE from Hugging Face, or VA-VAE + latent stats for LightningDiT."""
+    if family != "lightningdit":
+        return VaeDecoder.pretrained(VAES[family], device)
+    from .vavae import load_vavae_decoder
+    from .weights import DECODERS, fetch_weights
+
+    paths = [fetch_weights(DECODERS[name], progress=progress) for name in ("vavae-f16d32", "vavae-f16d32-latent-stats")]
+    return load_vavae_decoder(*paths).to(device)
 
 
 def imagenet_class_names():
@@ -191,7 +205,7 @@ def load_network(name, profile, device="cpu", progress=True):
     embedding = load_condition_embedding(name, profile, progress)
     info = {"family": family, "num_classes": network.config.num_classes, "class_names": imagenet_class_names(),
             "dim": network.config.hidden_size, "vae": VAES[family]}
-    return network, embedding, VaeDecoder.pretrained(VAES[family], device), info
+    return network, embedding, load_decoder(family, device, progress), info
 
 
 @contextmanager

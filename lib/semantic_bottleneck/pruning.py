@@ -373,7 +373,7 @@ def run_study(name, profile, judge, sampler=None, samples_per_seed=100, seeds=3,
               batch_size=256, device="cpu", dtype="float32", keep_images=10, threads=1, progress=True):
     """Load a model, sample the baseline, Table 2's rows and the sweeps on shared noise, and score every seed.
 
-    `sampler` names a preset (default: the model family's, `sample.DEFAULT_SAMPLERS`); `dtype` other than
+    `sampler` names a preset (default: `sample.default_sampler`); `dtype` other than
     float32 runs the network under autocast; `threads` CPU threads while it runs (0: torch's default).
     """
     from .networks import cpu_threads
@@ -388,7 +388,7 @@ def _run_study(name, profile, judge, sampler, samples_per_seed, seeds, seed, map
     from .networks import load_network
 
     network, embedding, decode, info = load_network(name, profile, device, progress)
-    config = sample.preset(sampler or sample.DEFAULT_SAMPLERS[info["family"]],
+    config = sample.preset(sampler or sample.default_sampler(name, info["family"]),
                            **({} if dtype == "float32" else {"dtype": dtype}))
     protocol = Protocol(name, config, samples_per_seed, seeds, seed, batch_size, info["num_classes"])
     specs = {**row_specs(mapping, reading, k),

@@ -174,6 +174,11 @@ def _open(path):
     return _Opened(path, fmt, weights, {_strip(k): v for k, v in state.items()})
 
 
+def read_tensors(path):
+    """The tensors of a checkpoint file's weight set ("ema" first), read lazily; CheckpointError for a bad file."""
+    return _open(path).tensors
+
+
 def _layout_hint(keys):
     if DIFFUSERS_KEYS[0] in keys:
         return "it is in the diffusers layout: use family 'diffusers-dit'"

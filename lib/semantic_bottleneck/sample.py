@@ -5,7 +5,9 @@ Two families of solvers behind one `generate` call:
   (1000 linear betas); DDIM uses "trailing" spacing (first step t = 999, the scheduler's own
   previous-timestep arithmetic stays exact), DDPM uses DiT's respacing (evenly spaced, 999 ... 0).
 - `euler` (velocity ODE) and `euler_maruyama` (velocity SDE, REPA/MG's samplers) for SiT-style
-  linear-path models; `noise_at` says which end of t in [0, 1] is noise (REPA/MG: 1, SiT: 0).
+  linear-path models; `noise_at` says which end of t in [0, 1] is noise (REPA/MG: 1, SiT and
+  LightningDiT: 0); `time_shift` s maps the uniform grid t to s t / (1 + (s - 1) t) (LightningDiT: 0.3,
+  more steps near the noise end).
 
 Each sample's initial noise, label and per-step noise come from its global index (`diffusion.sample_noise`
 and CPU generators seeded by seed, index and step), so results do not depend on the batch size or the
@@ -35,6 +37,7 @@ class SamplerConfig:
     guidance_low: float = 0.0  # velocity solvers: guide only while guidance_low <= t <= guidance_high
     guidance_high: float = 1.0
     noise_at: float = 1.0  # velocity solvers: the end of t in [0, 1] that is noise
+    time_shift: float = 1.0  # euler: grid t -> s t / (1 + (s - 1) t); 1 leaves the grid uniform
     clip_sample: bool = False  # ddim/ddpm: clamp the predicted x0 to [-1, 1] (pixel-space models)
     learned_sigma: bool = False  # ddpm: the model also predicts the variance (DiT-XL/2)
     dtype: str = "float32"  # "bfloat16" runs the network under autocast (CUDA)
@@ -48,6 +51,9 @@ class SamplerConfig:
             raise ValueError(f"num_steps must divide 1000 for ddim (trailing spacing); got {self.num_steps}")
         if self.solver == "euler_maruyama" and (self.noise_at != 1.0 or self.num_steps < 2):
             raise ValueError("euler_maruyama needs noise_at=1.0 (REPA/MG convention) and num_steps >= 2")
+        if self.time_shift <= 0 or (self.time_shift != 1.0 and (self.solver, self.noise_at) != ("euler", 0.0)):
+            raise ValueError(f"time_shift must be > 0, and 1.0 unless solver is euler with noise_at=0.0; "
+                             f"got {self.time_shift!r}")
         if self.noise_at not in (0.0, 1.0):
             raise ValueError(f"noise_at must be 0.0 or 1.0; got {self.noise_at!r}")
         if self.dtype not in DTYPES:
@@ -63,7 +69,8 @@ class SamplerConfig:
             if self.solver in ("euler", "euler_maruyama") and (self.guidance_low, self.guidance_high) != (0.0, 1.0):
                 guidance += f", only for t in [{self.guidance_low:g}, {self.guidance_high:g}]"
         spacing = {"ddim": "trailing spacing, eta 0", "ddpm": "DiT respacing",
-                   "euler": f"t from {self.noise_at:g} to {1 - self.noise_at:g}",
+                   "euler": f"t from {self.noise_at:g} to {1 - self.noise_at:g}"
+                            + (f", grid shifted by {self.time_shift:g}" if self.time_shift != 1.0 else ""),
                    "euler_maruyama": "t from 1 to 0.04, last step deterministic"}[self.solver]
         return f"{self.name}: {self.solver} {self.num_steps} steps ({spacing}); {guidance}; {self.dtype}"
 
@@ -76,13 +83,25 @@ PRESETS = {p.name: p for p in (
     SamplerConfig("repa-ode-50", "euler", 50, 1.5),  # REPA generate.py defaults
     SamplerConfig("mg-sde-250", "euler_maruyama", 250, 1.0),  # MG test.py: 250 steps, cfgw 1.0 (no CFG)
     SamplerConfig("sit-euler-250", "euler", 250, 4.0, cfg_channels=3, noise_at=0.0),  # SiT sample.py ODE (dopri5 there)
+    # LightningDiT configs/reproductions: ODE Euler, num_sampling_steps 250 = grid points, so 249 steps;
+    # CFG on 3 of 32 channels, only where the (shifted) t >= cfg_interval_start 0.125; 800ep cfg 6.7, 64ep 10.0
+    SamplerConfig("lightningdit-euler-250", "euler", 249, 6.7, cfg_channels=3, guidance_low=0.125, noise_at=0.0,
+                  time_shift=0.3),
+    SamplerConfig("lightningdit-64ep-euler-250", "euler", 249, 10.0, cfg_channels=3, guidance_low=0.125,
+                  noise_at=0.0, time_shift=0.3),
     SamplerConfig("dit-ddpm-250", "ddpm", 250, 4.0, cfg_channels=3, learned_sigma=True),  # DiT sample.py
     SamplerConfig("dit-ddpm-250-fid", "ddpm", 250, 1.5, cfg_channels=3, learned_sigma=True),  # DiT sample_ddp.py
     SamplerConfig("diffusers-dit-ddim-50", "ddim", 50, 4.0),  # DiTPipeline defaults (CFG on all channels)
 )}
 
 DEFAULT_SAMPLERS = {"tiny": "tiny-ddim-20", "repa": "repa-sde-250", "mg": "mg-sde-250", "sit": "sit-euler-250",
-                    "dit": "dit-ddpm-250-fid", "diffusers-dit": "diffusers-dit-ddim-50"}
+                    "dit": "dit-ddpm-250-fid", "diffusers-dit": "diffusers-dit-ddim-50",
+                    "lightningdit": "lightningdit-euler-250", "lightningdit-xl-64ep": "lightningdit-64ep-euler-250"}
+
+
+def default_sampler(name, family):
+    """The preset a model is sampled with unless one is named: its own (by model name), else its family's."""
+    return DEFAULT_SAMPLERS.get(name) or DEFAULT_SAMPLERS[family]
 
 
 def preset(name, **changes):
@@ -154,7 +173,9 @@ def timesteps(config):
     if config.solver in ("ddim", "ddpm"):
         return [int(t) for t in _scheduler(config).timesteps]
     if config.solver == "euler":
-        return torch.linspace(config.noise_at, 1 - config.noise_at, config.num_steps + 1, dtype=torch.float64)[:-1].tolist()
+        grid = torch.linspace(config.noise_at, 1 - config.noise_at, config.num_steps + 1, dtype=torch.float64)[:-1]
+        s = config.time_shift
+        return (s * grid / (1 + (s - 1) * grid)).tolist()
     return torch.linspace(1.0, 0.04, config.num_steps, dtype=torch.float64).tolist()
 
 

@@ -195,20 +195,20 @@ class DiT(nn.Module):
         nn.init.zeros_(self.final_layer.linear.weight)
         nn.init.zeros_(self.final_layer.linear.bias)
 
-    def unpatchify(self, x):
-        """(N, T, p*p*C) tokens -> (N, C, H, W) image."""
-        p, c = self.patch_size, self.out_channels
-        h = w = int(x.shape[1] ** 0.5)
-        x = x.reshape(x.shape[0], h, w, p, p, c)  # (N, h, w, p, p, C)
-        return torch.einsum("nhwpqc->nchpwq", x).reshape(x.shape[0], c, h * p, w * p)  # (N, C, H, W)
-
     def forward(self, x, t, y):
         """Predict the noise (and, with learn_sigma, the variance) for x (N, C, H, W), timesteps t (N,), labels y (N,)."""
         x = self.x_embedder(x) + self.pos_embed  # (N, T, D)
         c = self.t_embedder(t) + self.y_embedder(y)  # (N, D)
         for block in self.blocks:
             x = block(x, c)
-        return self.unpatchify(self.final_layer(x, c))  # (N, C, H, W)
+        return unpatchify(self.final_layer(x, c), self.patch_size, self.out_channels)  # (N, C, H, W)
+
+
+def unpatchify(x, p, c):
+    """(N, T, p*p*C) tokens of a square grid -> (N, C, H, W) image."""
+    h = w = int(x.shape[1] ** 0.5)
+    x = x.reshape(x.shape[0], h, w, p, p, c)  # (N, h, w, p, p, C)
+    return torch.einsum("nhwpqc->nchpwq", x).reshape(x.shape[0], c, h * p, w * p)  # (N, C, H, W)
 
 
 def sincos_pos_embed_2d(dim, grid):

@@ -104,6 +104,16 @@ MODELS = {m.name: m for m in (
         "about 3 GB"),
 )}
 
+_VAVAE = "hustvl/vavae-imagenet256-f16d32-dinov2"
+DECODERS = {m.name: m for m in (  # files that decode a model's samples, not diffusion models themselves
+    ModelWeights("vavae-f16d32", "vavae", "MIT", (
+        Mirror((hf_url(_VAVAE, "vavae-imagenet256-f16d32-dinov2.pt"),), "vavae-imagenet256-f16d32-dinov2.pt"),),
+        "UNCONFIRMED", note="VA-VAE tokenizer of LightningDiT (LDM KL-autoencoder layout)"),
+    ModelWeights("vavae-f16d32-latent-stats", "latent-stats", "MIT", (
+        Mirror((hf_url(_VAVAE, "latents_stats.pt"),), "latents_stats.pt"),),
+        "UNCONFIRMED (a few kB)", note="per-channel mean/std LightningDiT's latents are normalised with"),
+)}
+
 
 def model_weights(name):
     """The registry entry of a model name; raises ValueError listing the registered names."""
