@@ -279,7 +279,7 @@ def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, m
     config = sample.preset(sample.DEFAULT_SAMPLERS["lightningdit"], num_steps=4)
     out = sample.generate(network, range(2), 0, config, num_classes=5, decode=decode, progress=False).images
     assert out.shape == (2, 3, 8, 8) and torch.isfinite(out).all() and out.abs().max() <= 1
-    from semantic_bottleneck import metrics, pruning
+    from semantic_bottleneck import metrics, pruning, pruning_report
     from semantic_bottleneck.classifier import ClassifierConfig, EvalClassifier
 
     monkeypatch.setitem(sample.PRESETS, "lightningdit-short", config)
@@ -291,6 +291,6 @@ def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, m
     fid = study.summary[study.summary["metric"] == "fid"].set_index("row")
     assert {"baseline", "tail_tau0.01_first_step", "head_tau1.0_every_step"} <= set(fid.index)
     assert fid.loc["baseline", "delta"] == 0 and fid["mean"].notna().all()
-    rows = pruning.status_rows(study.summary, "lightningdit-xl", study.protocol, extractor.name, "class_agreement",
+    rows = pruning_report.status_rows(study.summary, "lightningdit-xl", study.protocol, extractor.name, "class_agreement",
                                32, "threshold", "per_sample")
     assert ("T3", "LightningDiT/tail_tau0.01_every_step", "fid") in {(r["table"], r["row"], r["column"]) for r in rows}

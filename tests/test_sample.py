@@ -166,7 +166,7 @@ def test_the_paper_path_runs_end_to_end_on_a_small_random_repa_checkpoint(tmp_pa
     """REPA-layout file -> tiny_dit.DiT -> velocity sampler with guidance interval -> VAE -> judge -> Table 2 rows."""
     from diffusers import AutoencoderKL
 
-    from semantic_bottleneck import metrics, pruning, weights
+    from semantic_bottleneck import metrics, pruning, pruning_report, weights
     from semantic_bottleneck.classifier import ClassifierConfig, EvalClassifier
 
     source = random_dit(TinyDiTConfig(**{**SMALL.__dict__, "hidden_size": 32, "num_heads": 2, "depth": 2}))
@@ -191,7 +191,7 @@ def test_the_paper_path_runs_end_to_end_on_a_small_random_repa_checkpoint(tmp_pa
     fid = study.summary[study.summary["metric"] == "fid"].set_index("row")
     assert {"baseline", "tail_tau0.01_last_k_steps", "tail_tau0.01_every_step@global"} <= set(fid.index)
     assert fid.loc["baseline", "delta"] == 0 and fid["mean"].notna().all()
-    rows = pruning.status_rows(study.summary, "repa-xl", study.protocol, extractor.name, "class_agreement", 32,
+    rows = pruning_report.status_rows(study.summary, "repa-xl", study.protocol, extractor.name, "class_agreement", 32,
                                "threshold", "per_sample")
     assert {("T2", "tail_tau0.01_first_step", "fid"), ("T6", "REPA/baseline", "recall")} <= {
         (r["table"], r["row"], r["column"]) for r in rows}

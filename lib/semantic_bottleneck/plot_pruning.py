@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from .pruning import floors, label, table_rows
+from .pruning_report import floors, label, table_rows
 
 sns.set_theme(context="notebook", style="whitegrid")
 

@@ -61,9 +61,10 @@ FAMILIES = (
     Family("mdt", "MDT / MDTv2-XL/2", 1152, _DDPM, 999, "integer", 1000,
            "DDPM with a power-cosine CFG schedule (infer_mdt.py)", "Apache-2.0"),
     Family("lightningdit", "LightningDiT-XL/1", 1152,
-           "SiT's transport: continuous t in [0,1], 0 = noise; sampling bends later steps with "
-           "timestep_shift 0.3 (t = 0 is unchanged)", 0.0, "continuous", 1000,
-           "ODE Euler 250 steps, cfg 6.7 (800 ep) or 10.0 (64 ep), cfg interval from 0.125", "MIT"),
+           "SiT's transport: continuous t in [0,1], 0 = noise; the sampling grid t -> 0.3 t / (1 - 0.7 t) "
+           "puts more steps near the noise end (t = 0 and 1 unchanged)", 0.0, "continuous", 1000,
+           "ODE Euler on 250 grid points (249 steps), cfg 6.7 (800 ep) or 10.0 (64 ep) on 3 of 32 channels, "
+           "only for t >= 0.125", "MIT"),
     Family("diffusers-dit", "DiT-XL/2 (diffusers)", 1152,
            _DDPM + "; c uses the original sinusoid (freq_shift 0), not diffusers' downscale_freq_shift=1",
            999, "integer", 1000, "DiTPipeline: DDIM 50 steps, guidance 4.0 on 4 channels",
