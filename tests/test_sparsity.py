@@ -208,7 +208,7 @@ def test_paper_path_reads_a_checkpoint_through_load_condition_embedding(tmp_path
     path = tmp_path / "last.pt"
     torch.save(state, path)
     import semantic_bottleneck.weights as weights
-    monkeypatch.setattr(weights, "resolve_checkpoint", lambda name: path)
+    monkeypatch.setattr(weights, "resolve_checkpoint", lambda name, cache_dir=None, progress=True: path)
     emb = models.load_condition_embedding("repa-xl", "paper")
     c = sparsity.first_step_c(emb)
     assert emb.info["t0"] == 1.0 and c.shape == (12, 32)

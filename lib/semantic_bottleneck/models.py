@@ -47,11 +47,9 @@ def load_condition_embedding(name, profile, progress=True):
             model.state_dict(), family="tiny", model=name, t0=first_step_t(),
             time_convention="integer DDPM t in 0..999, 999 = noise", source=str(folder),
             class_names=shapes.class_names()[: model.config.num_classes])
-    from .weights import resolve_checkpoint
-    from .readers import read_condition_embedding
+    from .stats import load_embedding
     from .weights import MODELS
+
     if name not in MODELS:
         raise ValueError(f"model must be one of {', '.join([*TINY_MODELS, *MODELS])}; got {name!r}")
-    embedding = read_condition_embedding(resolve_checkpoint(name), family=MODELS[name].family)
-    embedding.info["model"] = name
-    return embedding
+    return load_embedding(name, progress=progress)

@@ -10,17 +10,18 @@ import sys
 
 from .measure import cosine_summary, fraction_below, normalized_pr, npr_readings
 from .readers import FAMILY_NAMES, family_row, read_condition_embedding
-from .weights import MODELS, WeightsError, resolve_checkpoint
+from . import weights
+from .weights import MODELS, WeightsError
 
 DEFAULT_TAUS = (0.01, 0.02, 0.05)
 
 
-def load_embedding(name_or_path, family=None, cache_dir=None):
+def load_embedding(name_or_path, family=None, cache_dir=None, progress=True):
     """The ConditionEmbedding of a registry name (downloaded on first use) or of a local checkpoint."""
     name = str(name_or_path)
     if family is None and name in MODELS and not Path(name).exists():
         family = MODELS[name].family
-    embedding = read_condition_embedding(resolve_checkpoint(name, cache_dir), family)
+    embedding = read_condition_embedding(weights.resolve_checkpoint(name, cache_dir, progress), family)
     if name in MODELS:
         embedding.info["model"] = name
     return embedding
