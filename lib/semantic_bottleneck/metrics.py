@@ -4,8 +4,12 @@ improved precision/recall (Kynkaenniemi et al. 2019), and per-sample agreement w
 A feature extractor maps images in [-1, 1] to (features (N, F), logits (N, K)). The `tiny`/`ci`
 profiles use the evaluation classifier trained here (`ClassifierFeatures`); the `paper` profile uses
 torchmetrics' FID Inception network (`InceptionFeatures`, which needs torch-fidelity: imported only
-there) and a CLIP score. The features are computed once per image and handed to the torchmetrics
-metrics through `PassThrough`, so FID, KID, IS and precision/recall all see the same numbers.
+there) and a CLIP score (`ClipScorer`, transformers). The features are computed once per image and handed
+to the torchmetrics metrics through `PassThrough`, so FID, KID, IS and precision/recall all see the same numbers.
+
+The paper computes FID with LightningDiT's evaluation code, i.e. ADM's TensorFlow evaluator. The paper
+profile follows it (same Inception graph, ported to PyTorch by torch-fidelity; TF1-style resize; ADM's
+reference statistics) but is not that code: expect numbers close to the paper's, not equal to them.
 """
 from dataclasses import dataclass
 import warnings
@@ -41,25 +45,36 @@ class ClassifierFeatures:
         return features.cpu(), self.classifier.head(features).cpu()
 
 
-class InceptionFeatures:
-    """The paper profile's extractor: FID Inception-v3 (TF weights via torch-fidelity) pool3 features and logits.
+def to_uint8(images):
+    """Images in [-1, 1] as the uint8 levels of a saved sample: the nearest of 256 levels, clamped.
 
-    Images are quantised to uint8 like saved PNGs, and resized to 299 with the TF1-compatible bilinear
-    filter (`antialias=False` in torchmetrics), as the ADM/LightningDiT evaluators do.
+    This is clamp(127.5 x + 128, 0, 255) truncated, as DiT's and LightningDiT's sampling scripts write
+    their samples; it maps k / 127.5 - 1 back to k exactly (ADM's reference images round-trip).
+    """
+    return (127.5 * images.float() + 128).clamp(0, 255).to(torch.uint8)
+
+
+class InceptionFeatures:
+    """The paper profile's extractor: the FID Inception-v3's pool3 features (N, 2048) and unbiased logits (N, 1008).
+
+    torchmetrics' `NoTrainInceptionV3` with torch-fidelity's port of the TF graph's weights (downloaded by
+    torch-fidelity unless `weights_path` is given). Images are quantised with `to_uint8` and resized to 299
+    with torch-fidelity's TF1-style bilinear filter (`antialias=False`), like ADM's evaluator.
     """
 
     def __init__(self, device="cpu", weights_path=None):
         from torchmetrics.image.fid import NoTrainInceptionV3  # needs torch-fidelity (paper profile only)
 
-        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048", "logits_unbiased"],
+        # its forward returns the first listed feature only; the logits come from the same fc weight in __call__
+        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
                                       feature_extractor_weights_path=weights_path, antialias=False).to(device)
         self.device, self.num_features = device, 2048
         self.name = "Inception-v3 pool3 (2048-d, torch-fidelity FID weights, TF1 bilinear resize)"
 
     @torch.no_grad()
     def __call__(self, images):
-        uint8 = ((images.float() + 1) * 127.5).clamp(0, 255).to(torch.uint8).to(self.device)
-        features, logits = self.net(uint8)
+        features = self.net(to_uint8(images).to(self.device))
+        logits = features @ self.net.fc.weight.T  # torch-fidelity's "logits_unbiased": the fc layer without its bias
         return features.float().cpu(), logits.float().cpu()
 
 
@@ -73,16 +88,26 @@ class ClassifierAgreement:
         return (logits.argmax(1) == torch.as_tensor(labels)).float()
 
 
+CLIP_MODEL = "openai/clip-vit-large-patch14"
+
+
 class ClipScorer:
     """Per image: 100 * max(cos(CLIP image, CLIP text), 0) with the prompt "a photo of a {class name}".
 
     The paper reports a CLIP score without defining it; this is torchmetrics' CLIPScore convention
-    (w = 100) with the ViT-L/14 model it defaults to. Needs `transformers` (paper profile only).
+    (w = 100) with the ViT-L/14 model it defaults to. `model_name`: a hub name or a folder saved with
+    `save_pretrained` (model and processor). Images go to the processor as uint8 (3, H, W) tensors
+    (`to_uint8`), which it rescales, resizes, crops and normalises as it would PIL images.
+    Needs `transformers`.
     """
 
     column = "clip"
 
-    def __init__(self, class_names, model_name="openai/clip-vit-large-patch14", prompt="a photo of a {}", device="cpu"):
+    def __init__(self, class_names, model_name=CLIP_MODEL, prompt="a photo of a {}", device="cpu"):
+        if class_names is None or isinstance(class_names, str) or len(class_names) == 0:
+            raise ValueError(f"class_names must be a non-empty sequence of class names; got {class_names!r}")
+        if "{}" not in prompt:
+            raise ValueError(f"prompt must contain {{}} where the class name goes; got {prompt!r}")
         from transformers import CLIPModel, CLIPProcessor
 
         self.model = CLIPModel.from_pretrained(model_name).to(device).eval()
@@ -90,15 +115,16 @@ class ClipScorer:
         self.class_names, self.prompt, self.device = list(class_names), prompt, device
         self.name = f"CLIP score ({model_name}, prompt {prompt.format('{class name}')!r}, scale 100)"
 
+    def prompts(self, labels):
+        """The text each label is scored against."""
+        return [self.prompt.format(self.class_names[int(k)]) for k in labels]
+
     @torch.no_grad()
     def __call__(self, images, labels, logits):
-        pixels = ((images.float().cpu() + 1) * 127.5).clamp(0, 255).to(torch.uint8)
-        texts = [self.prompt.format(self.class_names[int(k)]) for k in labels]
-        batch = self.processor(text=texts, images=list(pixels), return_tensors="pt", padding=True).to(self.device)
-        image = nn.functional.normalize(self.model.get_image_features(pixel_values=batch["pixel_values"]), dim=-1)
-        text = nn.functional.normalize(self.model.get_text_features(input_ids=batch["input_ids"],
-                                                                    attention_mask=batch["attention_mask"]), dim=-1)
-        return (100 * (image * text).sum(-1)).clamp(min=0).float().cpu()
+        batch = self.processor(text=self.prompts(labels), images=list(to_uint8(images).cpu()), return_tensors="pt",
+                               padding=True).to(self.device)
+        out = self.model(**batch)  # image_embeds, text_embeds: projected and L2-normalised
+        return (100 * (out.image_embeds * out.text_embeds).sum(-1)).clamp(min=0).float().cpu()
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2):
@@ -262,24 +288,39 @@ def adm_reference(extractor, path=None, batch_size=200):
     """ADM's ImageNet-256 reference batch: its stored mu/sigma for FID, its 10k images' features for KID/P/R.
 
     Downloaded on first use (10,000 images of 256x256, about 2 GB as arrays; pooch logs its sha256) unless
-    `path` is given.
+    `path` is given: an npz in ADM's layout (`arr_0` uint8 images (N, H, W, 3), `mu` (F,), `sigma` (F, F)).
     """
     if path is None:
         import pooch
 
         path = pooch.retrieve(ADM_REFERENCE_URL, known_hash=None, progressbar=True)
     with np.load(path) as npz:
+        missing = sorted({"arr_0", "mu", "sigma"} - set(npz.files))
+        if missing:
+            raise ValueError(f"path must be an npz in ADM's layout (arr_0, mu, sigma); it lacks {', '.join(missing)}")
         mu, sigma, images = npz["mu"], npz["sigma"], npz["arr_0"]
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"path's arr_0 must be uint8 images (N, H, W, 3); got {images.dtype} {images.shape}")
     features = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(images[start:start + batch_size]).permute(0, 3, 1, 2).float() / 127.5 - 1
         features.append(extractor(batch)[0])
+    features = torch.cat(features)
+    width = features.shape[1]
+    if mu.shape != (width,) or sigma.shape != (width, width):
+        raise ValueError(f"path's mu and sigma must match the {width}-d features; got {mu.shape} and {sigma.shape}")
     return Reference("ADM VIRTUAL_imagenet256_labeled.npz (FID: its mu/sigma; KID, P/R: its images)",
-                     torch.from_numpy(mu), torch.from_numpy(sigma), len(images), torch.cat(features), False)
+                     torch.from_numpy(mu), torch.from_numpy(sigma), len(images), features, False)
 
 
-def make_judge(evaluator, profile, class_names=None, device="cpu", reference_size=1000, kid_subset_size=1000):
-    """The judge an evaluator name stands for: `eval-classifier` (tiny/ci) or `inception-clip` (paper)."""
+def make_judge(evaluator, profile, class_names=None, device="cpu", reference_size=1000, kid_subset_size=1000, *,
+               inception_weights=None, clip_model=CLIP_MODEL, reference_path=None):
+    """The judge an evaluator name stands for: `eval-classifier` (tiny/ci) or `inception-clip` (paper).
+
+    `inception-clip` reads three files, by default the real ones (downloaded on first use): the FID
+    Inception weights (`inception_weights`), the CLIP model (`clip_model`) and ADM's reference batch
+    (`reference_path`).
+    """
     if evaluator == "eval-classifier":
         from .models import load_eval_classifier
 
@@ -288,7 +329,8 @@ def make_judge(evaluator, profile, class_names=None, device="cpu", reference_siz
         reference = procedural_reference(extractor, reference_size)
         return Judge(extractor, ClassifierAgreement(), reference, kid_subsets=50, kid_subset_size=kid_subset_size)
     if evaluator == "inception-clip":
-        extractor = InceptionFeatures(device)
-        return Judge(extractor, ClipScorer(class_names, device=device), adm_reference(extractor),
-                     kid_subsets=100, kid_subset_size=kid_subset_size)
+        clip = ClipScorer(class_names, clip_model, device=device)
+        extractor = InceptionFeatures(device, inception_weights)
+        return Judge(extractor, clip, adm_reference(extractor, reference_path), kid_subsets=100,
+                     kid_subset_size=kid_subset_size)
     raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {evaluator!r}")
