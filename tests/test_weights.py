@@ -13,7 +13,7 @@ import torch
 
 from semantic_bottleneck.readers import FAMILY_NAMES
 from semantic_bottleneck.weights import (MODELS, Mirror, ModelWeights, WeightsError, fetch_weights, file_problem,
-                                         model_weights, resolve_checkpoint, weights_dir)
+                                         from_hub, model_weights, resolve_checkpoint, weights_dir)
 
 HTML = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>...</body></html>"
 
@@ -172,3 +172,20 @@ def test_registry():
     assert "dropbox" in model_weights("sit-xl").mirrors[1].urls[0]
     assert len(model_weights("mg-xl").mirrors[0].urls) == 6
     assert model_weights("dit-xl").mirrors[0].urls[0] == "https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt"
+
+
+def test_hub_failures_become_one_line_naming_what_was_being_loaded(monkeypatch):
+    import huggingface_hub
+
+    from semantic_bottleneck import networks
+
+    def offline(*args, **kwargs):
+        raise huggingface_hub.errors.LocalEntryNotFoundError("An error happened while trying to locate the file.\n"
+                                                              "Please check your connection and try again.")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    with pytest.raises(WeightsError) as err:
+        networks.imagenet_class_names()
+    message = str(err.value)
+    assert "\n" not in message and "ImageNet class names" in message and "LocalEntryNotFoundError" in message
+    assert from_hub("x", lambda: 3) == 3

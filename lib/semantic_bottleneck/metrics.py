@@ -110,8 +110,10 @@ class ClipScorer:
             raise ValueError(f"prompt must contain {{}} where the class name goes; got {prompt!r}")
         from transformers import CLIPModel, CLIPProcessor
 
-        self.model = CLIPModel.from_pretrained(model_name).to(device).eval()
-        self.processor = CLIPProcessor.from_pretrained(model_name)
+        from .weights import from_hub
+
+        self.model = from_hub(f"CLIP {model_name}", lambda: CLIPModel.from_pretrained(model_name)).to(device).eval()
+        self.processor = from_hub(f"CLIP processor {model_name}", lambda: CLIPProcessor.from_pretrained(model_name))
         self.class_names, self.prompt, self.device = list(class_names), prompt, device
         self.name = f"CLIP score ({model_name}, prompt {prompt.format('{class name}')!r}, scale 100)"
 

@@ -150,7 +150,9 @@ class VaeDecoder:
         """Download (first use) and load a Hugging Face VAE, e.g. sd-vae-ft-ema (REPA, MG) or sd-vae-ft-mse (DiT)."""
         from diffusers import AutoencoderKL
 
-        return cls(AutoencoderKL.from_pretrained(name).to(device).eval())
+        from .weights import from_hub
+
+        return cls(from_hub(f"the VAE {name}", lambda: AutoencoderKL.from_pretrained(name)).to(device).eval())
 
 
 VAES = {"repa": "stabilityai/sd-vae-ft-ema", "mg": "stabilityai/sd-vae-ft-ema", "sit": "stabilityai/sd-vae-ft-ema",
@@ -174,7 +176,11 @@ def imagenet_class_names():
 
     from huggingface_hub import hf_hub_download
 
-    id2label = json.loads(open(hf_hub_download("facebook/DiT-XL-2-256", "model_index.json")).read())["id2label"]
+    from .weights import from_hub
+
+    path = from_hub("the ImageNet class names (facebook/DiT-XL-2-256 model_index.json)",
+                    lambda: hf_hub_download("facebook/DiT-XL-2-256", "model_index.json"))
+    id2label = json.loads(open(path).read())["id2label"]
     return [id2label[str(i)].split(",")[0].strip() for i in range(len(id2label))]
 
 
@@ -245,7 +251,10 @@ def _load_diffusers_dit(name, profile, device, progress):
 
     from .models import load_condition_embedding
 
-    network = DiTTransformer2DModel.from_pretrained("facebook/DiT-XL-2-256", subfolder="transformer").to(device).eval()
+    from .weights import from_hub
+
+    network = from_hub("facebook/DiT-XL-2-256", lambda: DiTTransformer2DModel.from_pretrained(
+        "facebook/DiT-XL-2-256", subfolder="transformer")).to(device).eval()
     for block in network.transformer_blocks:
         block.norm1.emb.time_proj.downscale_freq_shift = 0
     info = {"family": "diffusers-dit", "num_classes": network.config.num_embeds_ada_norm,

@@ -256,6 +256,16 @@ def fetch_weights(model, cache_dir=None, progress=True):
                        f"its path, or put it at {folder / model.mirrors[0].filename}")
 
 
+def from_hub(what, load):
+    """Run `load()` (a Hugging Face download/load); any failure becomes one WeightsError line naming `what`."""
+    try:
+        return load()
+    except Exception as err:  # the hub's own errors are many classes and span several lines
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise WeightsError(f"could not load {what} from Hugging Face ({type(err).__name__}: {first}); check the "
+                           "connection, or pre-download it into the Hugging Face cache") from None
+
+
 def resolve_checkpoint(name_or_path, cache_dir=None, progress=True):
     """A local checkpoint path as given, or a registered model's cached file (downloaded on first use)."""
     path = Path(name_or_path).expanduser()
