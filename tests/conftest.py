@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated model cache for tests that train; one torch thread for tiny-tensor modules."""
+"""Shared fixtures: an isolated model cache for tests that train; one torch thread for tiny-tensor modules;
+a temporary book folder for tests that execute notebooks."""
 import pytest
 import torch
 
@@ -17,3 +18,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def build_dirs(tmp_path, monkeypatch):
+    """Executed copies, stamps, results and failed runs of the book driver go to a temporary folder."""
+    from semantic_bottleneck import book
+
+    for attr, sub in [("EXECUTED", "executed"), ("RESULTS", "executed/results"), ("STAMPS", "executed/stamps"),
+                      ("FAILED", "failed")]:
+        monkeypatch.setattr(book, attr, tmp_path / sub)
+    return tmp_path

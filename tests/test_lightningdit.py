@@ -6,6 +6,7 @@ import torch
 
 from semantic_bottleneck import capture, networks, prune, sample, vavae, weights
 from semantic_bottleneck.lightningdit import LightningDiT, LightningDiTConfig, Rope2d, SwiGLU, infer_config
+from random_models import randomize
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -17,21 +18,12 @@ SMALL_DECODER = vavae.DecoderConfig(z_channels=6, base_channels=32, channel_mult
 
 def random_model(config=SMALL, seed=0, std=0.2):
     """A LightningDiT with every parameter random (adaLN-Zero would make c irrelevant); RoPE buffers kept."""
-    torch.manual_seed(seed)
-    model = LightningDiT(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, std)
-    return model
+    return randomize(lambda: LightningDiT(config), seed, std)
 
 
 def random_decoder(config=SMALL_DECODER, seed=0):
-    torch.manual_seed(seed)
-    decoder = vavae.Decoder(config).eval()
-    with torch.no_grad():
-        for p in decoder.parameters():
-            p.normal_(0, 0.1)
-    return decoder
+    """A small LDM decoder with every parameter random."""
+    return randomize(lambda: vavae.Decoder(config), seed, 0.1)
 
 
 # Shapes of the released LightningDiT-XL/1 and VA-VAE f16d32 files, from hustvl/LightningDiT's module definitions.

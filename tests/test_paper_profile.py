@@ -12,7 +12,7 @@ from test_readers import write_checkpoint
 FAMILY_CASE = {"dit": "dit", "sit": "sit", "repa": "repa", "mg": "mg", "mdt": "mdt", "lightningdit": "lightningdit"}
 
 
-def test_similarity_notebook_runs_under_paper_profile(tmp_path, monkeypatch):
+def test_similarity_notebook_runs_under_paper_profile(tmp_path, monkeypatch, build_dirs):
     names = yaml.safe_load((book.PARAMS / "paper.yaml").read_text())["01_similarity"]["models"]
     cache = tmp_path / "weights"
     for seed, name in enumerate(names):
@@ -22,9 +22,6 @@ def test_similarity_notebook_runs_under_paper_profile(tmp_path, monkeypatch):
         target.parent.mkdir(parents=True)
         source.rename(target)
     monkeypatch.setenv(weights.CACHE_ENV, str(cache))
-    for attr, sub in [("EXECUTED", "executed"), ("RESULTS", "executed/results"), ("STAMPS", "executed/stamps"),
-                      ("FAILED", "failed")]:
-        monkeypatch.setattr(book, attr, tmp_path / sub)
     outcome = book.execute("01_similarity", "paper", force=True)
     assert outcome.status == "executed", outcome.error
     results = pd.read_csv(book.RESULTS / "01_similarity.csv")

@@ -77,7 +77,7 @@ def write_weights_cache(cache, tmp_path):
         source.rename(cache / name / weights.DECODERS[name].mirrors[0].filename)
 
 
-def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkeypatch):
+def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkeypatch, build_dirs):
     write_hf_cache(tmp_path / "hf")
     write_weights_cache(tmp_path / "weights", tmp_path)
     params = tmp_path / "params"
@@ -87,9 +87,6 @@ def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkey
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(book, "PARAMS", params)
-    for attr, sub in [("EXECUTED", "executed"), ("RESULTS", "executed/results"), ("STAMPS", "executed/stamps"),
-                      ("FAILED", "failed")]:
-        monkeypatch.setattr(book, attr, tmp_path / sub)
     outcome = book.execute("03_pruning", "paper", force=True)
     assert outcome.status == "executed", outcome.error
     results = pd.read_csv(book.RESULTS / "03_pruning.csv")

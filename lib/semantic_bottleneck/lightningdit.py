@@ -13,8 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .tiny_dit import (LabelEmbedder, PatchEmbed, TimestepEmbedder, TinyDiTConfig, modulate, sincos_pos_embed_2d,
-                       unpatchify)
+from .tiny_dit import DiT, Attention, Mlp, TinyDiTConfig, modulate
 
 OFFICIAL_HEADS = {768: 12, 1024: 16, 1152: 16, 1536: 24, 1792: 28}  # B, L, XL, 1.0B, 1.6B in models/lightningdit.py
 
@@ -76,28 +75,6 @@ class Rope2d(nn.Module):
         return x * self.freqs_cos + rotate_pairs(x) * self.freqs_sin
 
 
-class Attention(nn.Module):
-    """Self-attention with timm key names (`qkv`, `proj`), optional per-head RMS q/k norm and rotary embedding."""
-
-    def __init__(self, dim, num_heads, qk_norm):
-        super().__init__()
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.q_norm = nn.RMSNorm(dim // num_heads, eps=1e-6) if qk_norm else nn.Identity()
-        self.k_norm = nn.RMSNorm(dim // num_heads, eps=1e-6) if qk_norm else nn.Identity()
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x, rope=None):
-        n, t, d = x.shape
-        qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, d // self.num_heads)  # (N, T, 3, H, D/H)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (N, H, T, D/H)
-        q, k = self.q_norm(q), self.k_norm(k)
-        if rope is not None:
-            q, k = rope(q), rope(k)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(n, t, d))  # (N, T, D)
-
-
 class SwiGLU(nn.Module):
     """SwiGLU MLP: w3(SiLU(a) * b) with (a, b) the two halves of w12(x)."""
 
@@ -109,18 +86,6 @@ class SwiGLU(nn.Module):
     def forward(self, x):
         a, b = self.w12(x).chunk(2, dim=-1)
         return self.w3(F.silu(a) * b)
-
-
-class GeluMlp(nn.Module):
-    """The GELU MLP of configurations without SwiGLU (timm key names `fc1`, `fc2`)."""
-
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
 
 
 def norm_layer(config):
@@ -139,7 +104,7 @@ class LightningDiTBlock(nn.Module):
         self.wo_shift = config.wo_shift
         self.norm1, self.norm2 = norm_layer(config), norm_layer(config)
         self.attn = Attention(d, config.num_heads, config.use_qknorm)
-        self.mlp = (SwiGLU if config.use_swiglu else GeluMlp)(d, mlp_width(config))
+        self.mlp = (SwiGLU if config.use_swiglu else Mlp)(d, mlp_width(config))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(d, (4 if config.wo_shift else 6) * d))
 
     def forward(self, x, c, rope=None):
@@ -152,47 +117,28 @@ class LightningDiTBlock(nn.Module):
         return x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
 
 
-class FinalLayer(nn.Module):
-    """The last modulated norm and the linear map back to patches."""
+class LightningDiT(DiT):
+    """LightningDiT predicting the velocity of a linear path (t = 0 noise, t = 1 data) from x, t (N,), y (N,).
 
-    def __init__(self, config, out_channels):
-        super().__init__()
-        d, p = config.hidden_size, config.patch_size
-        self.norm_final = norm_layer(config)
-        self.linear = nn.Linear(d, p * p * out_channels)
-        self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(d, 2 * d))
+    DiT's embedders, position embedding, initialisation and forward, with LightningDiT's blocks, final norm
+    and rotary embedding; a learned variance, if any, is dropped from the output as in the official forward.
+    """
 
-    def forward(self, x, c):
-        shift, scale = self.adaLN_modulation(c).chunk(2, dim=1)
-        return self.linear(modulate(self.norm_final(x), shift, scale))
+    def make_block(self, config):
+        """A LightningDiT block (RMSNorm, SwiGLU, rotary attention as configured)."""
+        return LightningDiTBlock(config)
 
+    def make_final_norm(self, config):
+        """RMSNorm, or DiT's LayerNorm when the configuration has none."""
+        return norm_layer(config)
 
-class LightningDiT(nn.Module):
-    """LightningDiT predicting the velocity of a linear path (t = 0 noise, t = 1 data) from x, t (N,), y (N,)."""
-
-    def __init__(self, config: LightningDiTConfig):
-        super().__init__()
-        self.config = config
-        d, p = config.hidden_size, config.patch_size
-        self.in_channels = config.in_channels
-        self.out_channels = config.in_channels * (2 if config.learn_sigma else 1)
-        self.patch_size = p
-        grid = config.image_size // p
-        self.x_embedder = PatchEmbed(p, config.in_channels, d)
-        self.t_embedder = TimestepEmbedder(d)
-        self.y_embedder = LabelEmbedder(config.num_classes, d, config.class_dropout_prob)
-        self.pos_embed = nn.Parameter(sincos_pos_embed_2d(d, grid).unsqueeze(0), requires_grad=False)
-        self.feat_rope = Rope2d(d // config.num_heads, grid) if config.use_rope else None
-        self.blocks = nn.ModuleList([LightningDiTBlock(config) for _ in range(config.depth)])
-        self.final_layer = FinalLayer(config, self.out_channels)
+    def make_rope(self, config):
+        """2-D rotary embedding over the token grid, when configured."""
+        return Rope2d(config.hidden_size // config.num_heads, config.image_size // config.patch_size) \
+            if config.use_rope else None
 
     def forward(self, x, t, y):
-        x = self.x_embedder(x) + self.pos_embed  # (N, T, D)
-        c = self.t_embedder(t) + self.y_embedder(y)  # (N, D)
-        for block in self.blocks:
-            x = block(x, c, self.feat_rope)
-        out = unpatchify(self.final_layer(x, c), self.patch_size, self.out_channels)  # (N, C', H, W)
-        return out[:, :self.in_channels]  # a learned variance, if any, is dropped as in the official forward
+        return super().forward(x, t, y)[:, :self.in_channels]  # (N, C, H, W)
 
 
 def infer_config(state, num_heads=None):

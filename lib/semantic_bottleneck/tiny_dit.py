@@ -73,18 +73,25 @@ class LabelEmbedder(nn.Module):
 #################################################################################
 
 class Attention(nn.Module):
-    """Multi-head self-attention with the timm key names (`qkv`, `proj`)."""
+    """Multi-head self-attention with the timm key names (`qkv`, `proj`); optional per-head RMS q/k norm
+    (`q_norm`, `k_norm`) and a rotary embedding applied to q and k (LightningDiT)."""
 
-    def __init__(self, dim, num_heads):
+    def __init__(self, dim, num_heads, qk_norm=False):
         super().__init__()
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3)
+        if qk_norm:
+            self.q_norm, self.k_norm = nn.RMSNorm(dim // num_heads, eps=1e-6), nn.RMSNorm(dim // num_heads, eps=1e-6)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x):
+    def forward(self, x, rope=None):
         n, t, d = x.shape
         qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, d // self.num_heads)  # (N, T, 3, H, D/H)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (N, H, T, D/H)
+        if hasattr(self, "q_norm"):
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rope is not None:
+            q, k = rope(q), rope(k)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(n, t, d))  # (N, T, D)
 
@@ -112,18 +119,19 @@ class DiTBlock(nn.Module):
         self.mlp = Mlp(hidden_size, int(hidden_size * mlp_ratio))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
 
-    def forward(self, x, c):
+    def forward(self, x, c, rope=None):
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(6, dim=1)  # 6 x (N, D)
-        x = x + gate_msa.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift_msa, scale_msa))
+        x = x + gate_msa.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift_msa, scale_msa), rope)
         return x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
 
 
 class FinalLayer(nn.Module):
-    """The last adaLN-modulated LayerNorm and the linear map back to patches."""
+    """The last adaLN-modulated norm (DiT's affine-free LayerNorm unless `norm` is given) and the linear map
+    back to patches."""
 
-    def __init__(self, hidden_size, patch_size, out_channels):
+    def __init__(self, hidden_size, patch_size, out_channels, norm=None):
         super().__init__()
-        self.norm_final = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
+        self.norm_final = norm if norm is not None else nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.linear = nn.Linear(hidden_size, patch_size * patch_size * out_channels)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 2 * hidden_size))
 
@@ -159,7 +167,10 @@ class TinyDiTConfig:
 
 
 class DiT(nn.Module):
-    """Diffusion transformer conditioned on c = t_embedder(t) + y_embedder(y)."""
+    """Diffusion transformer conditioned on c = t_embedder(t) + y_embedder(y).
+
+    Variants (LightningDiT) override `make_block`, `make_final_norm` and `make_rope`.
+    """
 
     def __init__(self, config: TinyDiTConfig):
         super().__init__()
@@ -173,9 +184,22 @@ class DiT(nn.Module):
         self.y_embedder = LabelEmbedder(config.num_classes, d, config.class_dropout_prob)
         grid = config.image_size // p
         self.pos_embed = nn.Parameter(sincos_pos_embed_2d(d, grid).unsqueeze(0), requires_grad=False)
-        self.blocks = nn.ModuleList([DiTBlock(d, config.num_heads) for _ in range(config.depth)])
-        self.final_layer = FinalLayer(d, p, self.out_channels)
+        self.feat_rope = self.make_rope(config)
+        self.blocks = nn.ModuleList([self.make_block(config) for _ in range(config.depth)])
+        self.final_layer = FinalLayer(d, p, self.out_channels, self.make_final_norm(config))
         self.initialize_weights()
+
+    def make_block(self, config):
+        """One transformer block."""
+        return DiTBlock(config.hidden_size, config.num_heads)
+
+    def make_final_norm(self, config):
+        """The final layer's norm (None: DiT's affine-free LayerNorm)."""
+        return None
+
+    def make_rope(self, config):
+        """A rotary embedding shared by every block's attention (None: position only from `pos_embed`)."""
+        return None
 
     def initialize_weights(self):
         """DiT's initialisation: Xavier linears, N(0, 0.02) embeddings, zeroed adaLN and output."""
@@ -200,7 +224,7 @@ class DiT(nn.Module):
         x = self.x_embedder(x) + self.pos_embed  # (N, T, D)
         c = self.t_embedder(t) + self.y_embedder(y)  # (N, D)
         for block in self.blocks:
-            x = block(x, c)
+            x = block(x, c, self.feat_rope)
         return unpatchify(self.final_layer(x, c), self.patch_size, self.out_channels)  # (N, C, H, W)
 
 
