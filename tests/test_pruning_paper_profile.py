@@ -82,7 +82,7 @@ def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkey
     write_weights_cache(tmp_path / "weights", tmp_path)
     params = tmp_path / "params"
     params.mkdir()
-    (params / "paper.yaml").write_text(yaml.safe_dump({"03_pruning": PARAMS}))
+    (params / "paper.yaml").write_text(yaml.safe_dump({"03_pruning": {**PARAMS, "resume_dir": str(tmp_path / "runs")}}))
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "weights"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -94,5 +94,6 @@ def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkey
     rows = set(zip(results["table"], results["row"], results["column"]))
     assert {("T2", "tail_tau0.01_first_step", "fid"), ("T3", "MG/tail_tau0.01_last_k_steps", "fid"),
             ("T3", "LightningDiT/baseline", "fid"), ("T6", "LightningDiT/tail_tau0.01_first_step", "recall")} <= rows
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "runs").iterdir()) == ["lightningdit", "mg", "repa"]
     text = (book.EXECUTED / "03_pruning.ipynb").read_text()
     assert "lightningdit-euler-250: euler 249 steps" in text and "LightningDiT's FID-5K by" in text

@@ -76,3 +76,11 @@ def test_every_reshape_carries_a_shape_comment(path):
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if re.search(r"\.(view|reshape)\(", line):
             assert "#" in line, f"{path.name}:{number} reshapes without a shape comment"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_papermill_sees_every_parameter_of_the_parameters_cell(path):
+    """A comment papermill cannot parse silently drops its parameter (it then rejects the profile's value)."""
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [line.split("=")[0].strip() for line in cell.source.splitlines() if re.match(r"^\w+\s*=", line)]
+    assert list(papermill.inspect_notebook(str(path))) == assigned

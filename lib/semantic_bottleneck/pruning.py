@@ -5,6 +5,8 @@ Every row is sampled on the same per-index noise as the baseline, for `seeds` di
 scores into intervals, changes and verdicts, `pruning_report` into tables and sentences.
 """
 from dataclasses import dataclass, replace
+import os
+from pathlib import Path
 import pandas as pd
 import torch
 
@@ -107,19 +109,65 @@ class Protocol:
             **judge.protocol()}})
 
 
-def run_rows(network, specs, protocol, judge, embedding=None, decode=None, keep_images=10, progress=True):
+class RowStore:
+    """Finished rows of one run on disk, so an interrupted run (a Colab session ending) resumes where it stopped.
+
+    One folder per run, named by a hash of everything the rows' numbers depend on (model, sampler, samples,
+    seeds, judge, this library's source); one file per row and spec, written atomically when the row is done.
+    """
+
+    def __init__(self, root, protocol, judge, keep_images):
+        from dataclasses import asdict
+
+        from .cache import config_hash, lib_hash
+
+        key = {"protocol": asdict(protocol), "judge": judge.protocol(), "keep_images": keep_images, "lib": lib_hash()}
+        key["protocol"].pop("batch_size")  # results do not depend on it (per-index noise)
+        self.folder = Path(root) / f"{protocol.model}-{config_hash(key)}"
+
+    def path(self, row, key):
+        """The file of one row under one key (its spec; for the baseline, the steps it records)."""
+        from .cache import config_hash
+
+        return self.folder / f"{row}-{config_hash({'key': repr(key)})}.pt"
+
+    def load(self, row, key):
+        """A finished row's saved outputs, or None."""
+        path = self.path(row, key)
+        return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+
+    def save(self, row, key, outputs):
+        """Write a finished row's outputs (records, removed, images, states) atomically."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(row, key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(outputs, tmp)
+        os.replace(tmp, path)
+
+
+def run_rows(network, specs, protocol, judge, embedding=None, decode=None, keep_images=10, progress=True,
+             resume_dir=None):
     """Sample the baseline and every row on the same noise and score each seed's block.
 
     Returns (long DataFrame: row, replicate, metric, value; {row: first `keep_images` images}).
     A `last_k_steps` row restarts from the baseline's recorded state k steps before the end, which
     gives exactly the images of a full run with the same noise (nothing is pruned before).
+    With `resume_dir`, every finished row is saved there (`RowStore`) and a re-run loads it instead of sampling.
     """
     n = protocol.sampler.num_steps
     indices = range(protocol.seeds * protocol.samples_per_seed)
     specs = {"baseline": None, **{k: v for k, v in specs.items() if k != "baseline"}}
     record = sorted({n - s.k for s in specs.values() if s is not None and s.schedule == "last_k_steps"})
+    store = RowStore(resume_dir, protocol, judge, keep_images) if resume_dir else None
     states, results, images = {}, [], {}
     for row, spec in specs.items():
+        key = spec if spec is not None else ("baseline recording steps", tuple(record))
+        saved = store.load(row, key) if store else None
+        if saved is not None:
+            states = saved["states"] if spec is None else states
+            _score(results, row, saved["records"], saved["removed"], protocol, judge)
+            images[row] = saved["images"]
+            continue
         parts, shown = [], []
 
         def on_batch(chunk, labels, batch):
@@ -142,11 +190,19 @@ def run_rows(network, specs, protocol, judge, embedding=None, decode=None, keep_
             removed = pruner.removed_dims()
         records = concat_records(parts)
         images[row] = torch.cat(shown)[:keep_images] if shown else None
-        for r in range(protocol.seeds):
-            scores = judge.score(subset_records(records, list(protocol.rows_of(r))), seed=r)
-            for metric, value in {"removed_dims": removed, **scores}.items():
-                results.append({"row": row, "replicate": r, "metric": metric, "value": value})
+        if store:
+            store.save(row, key, {"records": records, "removed": removed, "images": images[row],
+                                   "states": states if spec is None else {}})
+        _score(results, row, records, removed, protocol, judge)
     return pd.DataFrame(results), images
+
+
+def _score(results, row, records, removed, protocol, judge):
+    """Append one row's per-seed metrics to `results`."""
+    for r in range(protocol.seeds):
+        scores = judge.score(subset_records(records, list(protocol.rows_of(r))), seed=r)
+        for metric, value in {"removed_dims": removed, **scores}.items():
+            results.append({"row": row, "replicate": r, "metric": metric, "value": value})
 
 
 def removed_dims_readings(embedding, step_timesteps):
@@ -173,21 +229,23 @@ class Study:
 
 def run_study(name, profile, judge, sampler=None, samples_per_seed=100, seeds=3, seed=0, mapping="fraction",
               reading="per_sample", k=1, other_reading=False, tail_fractions=(), head_dims=(), k_values=(),
-              batch_size=256, device="cpu", dtype="float32", keep_images=10, threads=1, progress=True):
+              batch_size=256, device="cpu", dtype="float32", keep_images=10, threads=1, progress=True, resume_dir=None):
     """Load a model, sample the baseline, Table 2's rows and the sweeps on shared noise, and score every seed.
 
     `sampler` names a preset (default: `sample.default_sampler`); `dtype` other than
-    float32 runs the network under autocast; `threads` CPU threads while it runs (0: torch's default).
+    float32 runs the network under autocast; `threads` CPU threads while it runs (0: torch's default);
+    `resume_dir` keeps finished rows on disk so that a re-run after an interruption continues (`RowStore`).
     """
     from .networks import cpu_threads
 
     with cpu_threads(threads):
         return _run_study(name, profile, judge, sampler, samples_per_seed, seeds, seed, mapping, reading, k, other_reading,
-                          tail_fractions, head_dims, k_values, batch_size, device, dtype, keep_images, progress)
+                          tail_fractions, head_dims, k_values, batch_size, device, dtype, keep_images, progress,
+                          resume_dir)
 
 
 def _run_study(name, profile, judge, sampler, samples_per_seed, seeds, seed, mapping, reading, k, other_reading,
-               tail_fractions, head_dims, k_values, batch_size, device, dtype, keep_images, progress):
+               tail_fractions, head_dims, k_values, batch_size, device, dtype, keep_images, progress, resume_dir):
     from .networks import load_network
 
     network, embedding, decode, info = load_network(name, profile, device, progress)
@@ -196,6 +254,6 @@ def _run_study(name, profile, judge, sampler, samples_per_seed, seeds, seed, map
     protocol = Protocol(name, config, samples_per_seed, seeds, seed, batch_size, info["num_classes"])
     specs = {**row_specs(mapping, reading, k),
              **extra_specs(info["dim"], mapping, reading, k, other_reading, tail_fractions, head_dims, k_values)}
-    long, images = run_rows(network, specs, protocol, judge, embedding, decode, keep_images, progress)
+    long, images = run_rows(network, specs, protocol, judge, embedding, decode, keep_images, progress, resume_dir)
     readings = removed_dims_readings(embedding, sample.timesteps(config))
     return Study(name, protocol, specs, long, summarise(long), images, readings, info["dim"])
