@@ -2,6 +2,7 @@
 import json
 
 import nbformat
+import pandas as pd
 import pytest
 
 from semantic_bottleneck import book
@@ -85,5 +86,7 @@ def test_provenance_footer_names_profile_parameters_commit_and_versions():
     assert record["profile"] == "ci" and '"seed": 3' in record["parameters"]
     assert set(record) >= {"git commit", "lib", "torch", "device", "wall time"}
     assert "tiny-class" in run.footer().to_html()  # shown in full, not truncated
+    long_text = pd.DataFrame({"value": {"sampler": "x" * 300}})
+    assert "x" * 300 in long_text._repr_html_()  # notebook tables show protocol sentences whole
     with pytest.raises(ValueError, match="profile must be one of tiny, ci, paper"):
         provenance.start_run("nb", "gpu", "out")

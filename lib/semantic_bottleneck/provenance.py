@@ -70,7 +70,12 @@ class Run:
 
 
 def start_run(notebook, profile, output_dir="results", **params):
-    """Start the clock of one notebook execution and remember its parameters."""
+    """Start the clock of one notebook execution and remember its parameters.
+
+    Also makes pandas show table cells in full: protocol and sampler descriptions are sentences, and a
+    truncated one ("ddim 20 steps (trailing spacing,...") hides what produced the numbers.
+    """
     if profile not in ("tiny", "ci", "paper"):
         raise ValueError(f"profile must be one of tiny, ci, paper; got {profile!r}")
+    pd.set_option("display.max_colwidth", None)
     return Run(notebook, profile, {"profile": profile, **params}, output_dir)
