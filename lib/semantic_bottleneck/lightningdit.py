@@ -13,7 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .tiny_dit import DiT, Attention, Mlp, TinyDiTConfig, modulate
+from .tiny_dit import Attention, DiT, Mlp, TinyDiTConfig, modulate
 
 OFFICIAL_HEADS = {768: 12, 1024: 16, 1152: 16, 1536: 24, 1792: 28}  # B, L, XL, 1.0B, 1.6B in models/lightningdit.py
 
