@@ -113,15 +113,17 @@ class RowStore:
     """Finished rows of one run on disk, so an interrupted run (a Colab session ending) resumes where it stopped.
 
     One folder per run, named by a hash of everything the rows' numbers depend on (model, sampler, samples,
-    seeds, judge, this library's source); one file per row and spec, written atomically when the row is done.
+    seeds, judge, this library's source, cpu or cuda); one file per row and spec, written atomically when the
+    row is done.
     """
 
-    def __init__(self, root, protocol, judge, keep_images):
+    def __init__(self, root, protocol, judge, keep_images, device_type):
         from dataclasses import asdict
 
         from .cache import config_hash, lib_hash
 
-        key = {"protocol": asdict(protocol), "judge": judge.protocol(), "keep_images": keep_images, "lib": lib_hash()}
+        key = {"protocol": asdict(protocol), "judge": judge.protocol(), "keep_images": keep_images, "lib": lib_hash(),
+               "device": device_type}
         key["protocol"].pop("batch_size")  # results do not depend on it (per-index noise)
         self.folder = Path(root) / f"{protocol.model}-{config_hash(key)}"
 
@@ -158,7 +160,8 @@ def run_rows(network, specs, protocol, judge, embedding=None, decode=None, keep_
     indices = range(protocol.seeds * protocol.samples_per_seed)
     specs = {"baseline": None, **{k: v for k, v in specs.items() if k != "baseline"}}
     record = sorted({n - s.k for s in specs.values() if s is not None and s.schedule == "last_k_steps"})
-    store = RowStore(resume_dir, protocol, judge, keep_images) if resume_dir else None
+    device_type = next(network.parameters()).device.type
+    store = RowStore(resume_dir, protocol, judge, keep_images, device_type) if resume_dir else None
     states, results, images = {}, [], {}
     for row, spec in specs.items():
         key = spec if spec is not None else ("baseline recording steps", tuple(record))
