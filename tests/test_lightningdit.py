@@ -286,3 +286,11 @@ def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, m
     rows = pruning_report.status_rows(study.summary, "lightningdit-xl", study.protocol, extractor.name, "class_agreement",
                                32, "threshold", "per_sample")
     assert ("T3", "LightningDiT/tail_tau0.01_every_step", "fid") in {(r["table"], r["row"], r["column"]) for r in rows}
+
+
+def test_a_stats_file_that_is_a_web_page_fails_with_one_line(tmp_path):
+    checkpoint, stats_path, *_ = write_vavae(tmp_path)
+    stats_path.write_text("<!DOCTYPE html><html>Sign in to continue</html>")
+    with pytest.raises(ValueError, match="is an HTML page, not a checkpoint") as err:
+        vavae.load_vavae_decoder(checkpoint, stats_path)
+    assert "\n" not in str(err.value)

@@ -4,7 +4,7 @@ VA-VAE (hustvl/vavae-imagenet256-f16d32-dinov2) has the architecture of LDM's KL
 latents at 1/16 resolution, channel multipliers (1, 1, 2, 2, 4) of 128, two residual blocks per level
 (three on the way up), single-head attention in the middle and at the lowest resolution. Only the decoder
 and `post_quant_conv` are built here. LightningDiT samples normalised latents: the decoder's input is
-z * std / multiplier + mean with the per-channel statistics of `latents_stats.pt` (multiplier 1.0).
+z * std + mean with the per-channel statistics of `latents_stats.pt` (its `latent_multiplier` is 1.0).
 Shapes: N batch, C channels, H x W spatial.
 """
 from dataclasses import dataclass
@@ -122,26 +122,26 @@ class Decoder(nn.Module):
 class VavaeDecoder(nn.Module):
     """Normalised LightningDiT latents (N, 32, h, w) -> images (N, 3, 16h, 16w) in [-1, 1]."""
 
-    def __init__(self, config: DecoderConfig, mean, std, multiplier=1.0):
+    def __init__(self, config: DecoderConfig, mean, std):
         super().__init__()
         self.post_quant_conv = nn.Conv2d(config.z_channels, config.z_channels, 1)
         self.decoder = Decoder(config)
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).reshape(1, -1, 1, 1))  # (1, C, 1, 1)
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).reshape(1, -1, 1, 1))  # (1, C, 1, 1)
-        self.multiplier = multiplier
 
     @torch.no_grad()
     def forward(self, latents):
-        z = latents.float() * self.std / self.multiplier + self.mean
+        z = latents.float() * self.std + self.mean
         return self.decoder(self.post_quant_conv(z)).clamp(-1, 1)
 
 
 def latent_stats(path, channels=32):
     """The per-channel `mean` and `std` of a `latents_stats.pt`, checked; ValueError naming what is wrong."""
-    stats = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(stats, dict) or not {"mean", "std"} <= set(stats):
-        raise ValueError(f"latent stats file {path} must hold a dict with 'mean' and 'std'; got "
-                         f"{sorted(stats) if isinstance(stats, dict) else type(stats).__name__}")
+    from .readers import read_tensors
+
+    stats = read_tensors(path)  # a file that is no checkpoint at all fails here with one line
+    if not {"mean", "std"} <= set(stats):
+        raise ValueError(f"latent stats file {path} must hold a dict with 'mean' and 'std'; got {sorted(stats)}")
     mean, std = (torch.as_tensor(stats[k], dtype=torch.float32).flatten() for k in ("mean", "std"))
     if mean.numel() != channels or std.numel() != channels:
         raise ValueError(f"latent stats file {path} must hold {channels} means and stds; got {mean.numel()} "
@@ -157,7 +157,7 @@ def decoder_config(tensors):
         raise ValueError("checkpoint has no LDM decoder (decoder.conv_in.weight / post_quant_conv.weight missing)")
     levels = sorted({int(k.split(".")[2]) for k in tensors if k.startswith("decoder.up.")})
     widths = [tensors[f"decoder.up.{i}.block.0.conv2.weight"].shape[0] for i in levels]
-    blocks = sum(f"decoder.up.0.block.{j}.conv1.weight" in tensors for j in range(len(tensors)))
+    blocks = len({k.split(".")[4] for k in tensors if k.startswith("decoder.up.0.block.")})
     return DecoderConfig(z_channels=tensors["post_quant_conv.weight"].shape[0], base_channels=widths[0],
                          channel_mult=tuple(w // widths[0] for w in widths), num_res_blocks=blocks - 1,
                          attention_levels=tuple(i for i in levels if f"decoder.up.{i}.attn.0.q.weight" in tensors),
