@@ -15,21 +15,20 @@ import sys
 import tempfile
 import time
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "03_pruning"
 BUDGET_S = {"ci": 120, "tiny": 240}
 
 
 def notebook_params(profile):
-    """The chapter's parameters under a profile: the notebook's defaults overridden by params/<profile>.yaml."""
+    """The chapter's parameters under a profile: the notebook's defaults overridden by the profile's parameter file."""
     import papermill
 
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{NAME}.ipynb"))
     params = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}  # the parameters cell's literals
-    section = (yaml.safe_load((ROOT / "params" / f"{profile}.yaml").read_text()) or {}).get(NAME) or {}
-    return {**params, **section}
+    from semantic_bottleneck.profiles import profile_parameters
+
+    return {**params, **profile_parameters(profile, NAME)}
 
 
 def sample_steps(params):

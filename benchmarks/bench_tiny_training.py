@@ -2,8 +2,8 @@
 
 Trains, in a temporary cache folder (SEMANTIC_BOTTLENECK_CACHE), the main tiny DiT and the evaluation
 classifier (`models.py`, shared by every chapter) and the sparsity chapter's training-dynamics runs (baseline,
-fewer-timestep, weight-decay and other-seed runs, with the lengths in params/tiny.yaml), and prints the wall time of
-each and the total. The budget: the whole tiny book cold in 20 minutes on 2 cores, of which the sparsity
+fewer-timestep, weight-decay and other-seed runs, with the lengths the tiny profile's parameter file sets),
+and prints the wall time of each and the total. The budget: the whole tiny book cold in 20 minutes on 2 cores, of which the sparsity
 chapter's extra training should take at most about 6 minutes.
 
     python benchmarks/bench_tiny_training.py                 # everything, to completion (slow: run once)
@@ -12,24 +12,21 @@ chapter's extra training should take at most about 6 minutes.
 import argparse
 from dataclasses import replace
 import os
-from pathlib import Path
 import sys
 import tempfile
 import time
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DEFAULTS = {"variant_steps": 750, "variant_log_every": 50, "timestep_counts": [50, 100, 200, 500],
                      "weight_decays": [0.1], "baseline_seeds": [1]}
 BUDGET_S = 6 * 60
 
 
 def sparsity_params():
-    """The sparsity chapter's training parameters under the tiny profile (params/tiny.yaml over the defaults)."""
-    sections = yaml.safe_load((ROOT / "params" / "tiny.yaml").read_text()) or {}
-    return {**NOTEBOOK_DEFAULTS, **{k: v for k, v in (sections.get("02_sparsity") or {}).items()
-                                    if k in NOTEBOOK_DEFAULTS}}
+    """The sparsity chapter's training parameters under the tiny profile (its parameter file over the defaults)."""
+    from semantic_bottleneck.profiles import profile_parameters
+
+    section = profile_parameters("tiny", "02_sparsity")
+    return {**NOTEBOOK_DEFAULTS, **{k: v for k, v in section.items() if k in NOTEBOOK_DEFAULTS}}
 
 
 def timed(fn):

@@ -38,16 +38,28 @@ def test_notebook_has_title_badge_colab_cell_parameters_and_footer(path):
     assert f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{path.name}" in first
     colab = nb.cells[1]
     assert "remove-cell" in colab.metadata.get("tags", []) and "google.colab" in colab.source
-    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert "parameters" in nb.cells[2].metadata.get("tags", [])
+    profile_cell = nb.cells[3]  # in Colab, the profile's settings replace the parameters cell's defaults
+    assert "remove-cell" in profile_cell.metadata.get("tags", [])
+    assert f'apply_profile(profile, "{path.stem}", globals())' in profile_cell.source
     assert "run.footer()" in nb.cells[-1].source
+
+
+def test_the_parameter_files_ship_inside_the_package():
+    """Colab installs the package, not the repository: the notebooks read their profiles from package data."""
+    import tomllib
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "params/*.yaml" in package_data["semantic_bottleneck"]
+    assert sorted(p.name for p in (LIB / "params").glob("*.yaml")) == ["ci.yaml", "paper.yaml", "tiny.yaml"]
 
 
 @pytest.mark.parametrize("profile", ["tiny", "ci", "paper"])
 def test_parameter_files_name_only_declared_parameters(profile):
-    sections = yaml.safe_load((ROOT / "params" / f"{profile}.yaml").read_text())
+    sections = yaml.safe_load((ROOT / "lib" / "semantic_bottleneck" / "params" / f"{profile}.yaml").read_text())
     for name, values in sections.items():
         path = ROOT / "notebooks" / f"{name}.ipynb"
-        assert path.exists(), f"params/{profile}.yaml names a missing notebook {name}"
+        assert path.exists(), f"lib/semantic_bottleneck/params/{profile}.yaml names a missing notebook {name}"
         book.validate_params(path, book.load_params(profile, name))
         assert set(values) <= set(papermill.inspect_notebook(str(path)))
 

@@ -15,13 +15,14 @@ import sys
 import time
 
 import nbformat
-import yaml
 
+from . import profiles
 from .cache import REPO_ROOT, lib_hash
+from .profiles import profile_parameters
 from .status import write_status_page
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
-PARAMS = REPO_ROOT / "params"
+PARAMS = profiles.PARAMS
 BOOK = REPO_ROOT / "book"
 EXECUTED = BOOK / "executed"
 RESULTS = EXECUTED / "results"
@@ -52,12 +53,11 @@ def notebook_names():
 
 def load_params(profile, name):
     """Parameters of notebook `name` under `profile`, from params/<profile>.yaml (section `name`)."""
-    path = PARAMS / f"{profile}.yaml"
-    if not path.exists():
-        raise BookError(f"profile {profile!r} has no parameter file {_shown(path)}")
-    sections = yaml.safe_load(path.read_text()) or {}
-    return {**(sections.get("all") or {}), **(sections.get(name) or {}), "profile": profile,
-            "output_dir": str(RESULTS)}
+    try:
+        params = profile_parameters(profile, name, PARAMS)
+    except (FileNotFoundError, ValueError) as err:
+        raise BookError(str(err)) from None
+    return {**params, "output_dir": str(RESULTS)}
 
 
 def validate_params(path, params):

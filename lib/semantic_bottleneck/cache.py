@@ -28,11 +28,14 @@ def entry_dir(kind: str, config: dict) -> Path:
 
 
 def lib_hash() -> str:
-    """Hash of every source and data file of this package (the book driver's and provenance's lib id)."""
+    """Hash of every source and data file of this package (the book driver's and provenance's lib id).
+
+    The profiles' parameter files are left out: the driver stamps each notebook with its own parameters.
+    """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".csv", ".yaml", ".json"}:
+        if path.is_file() and path.suffix in {".py", ".csv", ".yaml", ".json"} and path.parent.name != "params":
             digest.update(str(path.relative_to(package)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -6,6 +6,7 @@ every other name is a real checkpoint read through `readers`/`weights`.
 from . import shapes
 from .classifier import ClassifierConfig, load_or_train_classifier
 from .conditioning import ConditionEmbedding
+from .profiles import check_profile
 from .tiny_dit import TinyDiTConfig
 from .train import TrainConfig, first_step_t, load_or_train
 
@@ -19,9 +20,7 @@ CLASSIFIERS = {"tiny": ClassifierConfig(), "ci": ClassifierConfig(steps=250, hel
 
 
 def _check_profile(profile):
-    if profile not in ("tiny", "ci", "paper"):
-        raise ValueError(f"profile must be one of tiny, ci, paper; got {profile!r}")
-    return "tiny" if profile == "paper" else profile
+    return "tiny" if check_profile(profile) == "paper" else profile
 
 
 def tiny_train_config(profile):

@@ -15,6 +15,7 @@ import torch
 
 from . import __version__
 from .cache import REPO_ROOT, lib_hash
+from .profiles import check_profile
 
 
 def git_commit():
@@ -75,7 +76,6 @@ def start_run(notebook, profile, output_dir="results", **params):
     Also makes pandas show table cells in full: protocol and sampler descriptions are sentences, and a
     truncated one ("ddim 20 steps (trailing spacing,...") hides what produced the numbers.
     """
-    if profile not in ("tiny", "ci", "paper"):
-        raise ValueError(f"profile must be one of tiny, ci, paper; got {profile!r}")
+    check_profile(profile)
     pd.set_option("display.max_colwidth", None)
     return Run(notebook, profile, {"profile": profile, **params}, output_dir)
