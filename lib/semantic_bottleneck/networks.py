@@ -23,21 +23,6 @@ NOT_RUNNABLE = {  # why a registered family has no sampling path here
            "position embeddings; none exists in this project",
 }
 SD_VAE_SCALE = 0.18215
-WEIGHT_SETS = ("ema", "model", "state_dict", "module")
-
-
-def pick_state_dict(obj):
-    """The weight set of a loaded checkpoint: `ema`, else `model`/`state_dict`/`module`, else the dict itself."""
-    if not isinstance(obj, dict):
-        raise ValueError(f"checkpoint must hold a dict of tensors; got {type(obj).__name__}")
-    for key in WEIGHT_SETS:
-        if isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    return {k.removeprefix("module.").removeprefix("_orig_mod."): v for k, v in obj.items()
-            if isinstance(v, torch.Tensor)}
-
-
 def infer_config(state, num_heads=None):
     """The `TinyDiTConfig` an official-layout state dict was built with (heads from the official sizes unless given)."""
     table, patch = state["y_embedder.embedding_table.weight"], state["x_embedder.proj.weight"]
@@ -72,13 +57,12 @@ def load_official(state, family, num_heads=None):
     return model.eval()
 
 
-def load_official_file(path, family, map_location="cpu", num_heads=None):
-    """Load an official-layout checkpoint file (weights-only unpickling) into its network."""
-    from argparse import Namespace
+def load_official_file(path, family, num_heads=None):
+    """Load an official-layout checkpoint file into its network: the weight set and key prefixes as the
+    readers choose them (`ema` first; `module.`/`_orig_mod.` dropped), weights-only unpickling or safetensors."""
+    from .readers import read_tensors
 
-    with torch.serialization.safe_globals([Namespace]):
-        obj = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
-    return load_official(pick_state_dict(obj), family, num_heads)
+    return load_official(dict(read_tensors(path)), family, num_heads)
 
 
 def diffusers_config(config):
