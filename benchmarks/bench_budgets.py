@@ -28,7 +28,7 @@ def timed(label, func, rows):
 
 def training(rows):
     """Cold training of each profile's DiT and evaluation classifier."""
-    from semantic_bottleneck import models
+    from semantic_bottleneck.tiny import class_model as models
 
     for profile in ("ci", "tiny"):
         timed(f"{profile} DiT", lambda: models.load_tiny_dit(profile, progress=False), rows)

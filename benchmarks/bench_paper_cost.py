@@ -20,32 +20,32 @@ from bench_pruning import notebook_params  # noqa: E402  (a sibling script)
 
 def network_rows(params, name, dim=1152):
     """(preset, number of rows, network rows) of one model under the chapter's parameters."""
-    from semantic_bottleneck import pruning, sample, weights
+    from semantic_bottleneck import registry
+    from semantic_bottleneck.chapters.pruning.rows import table2_specs
+    from semantic_bottleneck.sampling.generate import timesteps
+    from semantic_bottleneck.sampling.presets import preset
 
-    family = weights.MODELS[name].family
-    config = sample.preset(params["samplers"].get(name) or sample.default_sampler(name, family))
-    grid = sample.timesteps(config)
+    config = preset(params.samplers.get(name) or registry.model(name).sampler)
+    grid = timesteps(config)
     guided = [config.guidance_scale != 1.0 and (config.solver in ("ddim", "ddpm")
                                                 or config.guidance_low <= t <= config.guidance_high) for t in grid]
-    specs = {**pruning.row_specs(params["row_mapping"], params["mask_reading"], params["last_k"]),
-             **pruning.extra_specs(dim, params["row_mapping"], params["mask_reading"], params["last_k"],
-                                   params["other_reading_rows"], params["sweep_tail_fractions"],
-                                   params["sweep_head_dims"], params["sweep_k"])}
+    specs = table2_specs(params, dim)
     per_sample = 0
     for spec in specs.values():
         steps = guided[-spec.k:] if spec is not None and spec.schedule == "last_k_steps" else guided
         per_sample += sum(2 if g else 1 for g in steps)
-    return config, len(specs), per_sample * params["samples_per_seed"] * params["seeds"]
+    return config, len(specs), per_sample * params.samples_per_seed * params.seeds
 
 
 def forward_rate(family, device, dtype, batch, repeats):
     """Network rows per second of the family's XL network (random weights) on `device`."""
     import torch
 
-    from semantic_bottleneck import lightningdit, networks, tiny_dit
+    from semantic_bottleneck.nets.dit import CONFIGS, DiT
+    from semantic_bottleneck.nets.lightningdit import LightningDiT, LightningDiTConfig
 
-    model = (lightningdit.LightningDiT(lightningdit.LightningDiTConfig()) if family == "lightningdit"
-             else tiny_dit.DiT(networks.XL2)).to(device).eval()
+    model = (LightningDiT(LightningDiTConfig()) if family == "lightningdit"
+             else DiT(CONFIGS["DiT-XL/2"])).to(device).eval()
     c, h = model.config.in_channels, model.config.image_size
     x, t, y = torch.randn(batch, c, h, h, device=device), torch.rand(batch, device=device), torch.zeros(
         batch, dtype=torch.long, device=device)
@@ -69,20 +69,21 @@ def main():
     parser.add_argument("--batch", type=int, default=None, help="rows per timed forward (default 256 GPU, 2 CPU)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from semantic_bottleneck import networks, weights
+    from semantic_bottleneck import registry
+    from semantic_bottleneck.devices import resolve_device
 
     params = notebook_params("paper")
-    device = networks.default_device()
+    device = resolve_device(params.device)
     batch = args.batch or (256 if device == "cuda" else 2)
     rates = {}
-    print(f"device {device}, dtype {params['dtype']}, {params['samples_per_seed']} samples x {params['seeds']} seeds")
+    print(f"device {device}, dtype {params.dtype}, {params.samples_per_seed} samples x {params.seeds} seeds")
     print(f"{'model':18}{'rows':>5}{'network rows':>15}{'rows/s':>10}{'hours':>9}  sampler")
-    for name in params["models"]:
-        family = weights.MODELS[name].family
+    for name in params.models:
+        family = registry.model(name).family
         config, n_rows, total = network_rows(params, name)
         if family not in rates:
             rates[family] = forward_rate("lightningdit" if family == "lightningdit" else "dit", device,
-                                         params["dtype"], batch, args.repeats)
+                                         params.dtype, batch, args.repeats)
         hours = total / rates[family] / 3600
         print(f"{name:18}{n_rows:>5}{total:>15,}{rates[family]:>10.1f}{hours:>9.1f}  {config.describe()}")
     print("Forward passes only: decoding, Inception and CLIP add to this (one pass per image, not per step).")

@@ -9,7 +9,6 @@ threads, to show what OpenMP contention on a shared machine does.
     python benchmarks/bench_pruning.py [--profiles ci tiny] [--skip-threads]
 """
 import argparse
-import ast
 from pathlib import Path
 import sys
 import tempfile
@@ -21,33 +20,29 @@ BUDGET_S = {"ci": 120, "tiny": 240}
 
 
 def notebook_params(profile):
-    """The chapter's parameters under a profile: the notebook's defaults overridden by the profile's parameter file."""
-    import papermill
+    """The chapter's parameters under a profile, as a notebook's `Params`."""
+    from semantic_bottleneck.book.driver import resolved_parameters
+    from semantic_bottleneck.profiles import Params
 
-    declared = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{NAME}.ipynb"))
-    params = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}  # the parameters cell's literals
-    from semantic_bottleneck.profiles import profile_parameters
-
-    return {**params, **profile_parameters(profile, NAME)}
+    return Params(resolved_parameters(profile, NAME))
 
 
 def sample_steps(params):
     """Sample-steps (samples x denoising steps, CFG rows not doubled) the chapter runs for a profile."""
-    from semantic_bottleneck import pruning, sample
+    from semantic_bottleneck import registry
+    from semantic_bottleneck.chapters.pruning.rows import table2_specs
+    from semantic_bottleneck.sampling.presets import preset
 
-    config = sample.preset(params["samplers"].get("tiny-class", "tiny-ddim-20"))
-    specs = {**pruning.row_specs(params["row_mapping"], params["mask_reading"], params["last_k"]),
-             **pruning.extra_specs(128, params["row_mapping"], params["mask_reading"], params["last_k"],
-                                   params["other_reading_rows"], params["sweep_tail_fractions"],
-                                   params["sweep_head_dims"], params["sweep_k"])}
+    config = preset(params.samplers.get("tiny-class") or registry.model("tiny-class").sampler)
+    specs = table2_specs(params, 128)
     per_row = [spec.k if spec is not None and spec.schedule == "last_k_steps" else config.num_steps
                for spec in specs.values()]
-    return len(specs), sum(per_row) * params["samples_per_seed"] * params["seeds"]
+    return len(specs), sum(per_row) * params.samples_per_seed * params.seeds
 
 
 def run_notebook(profile):
     """Execute the chapter under `profile` into a temporary build folder; returns (status, seconds)."""
-    from semantic_bottleneck import book
+    from semantic_bottleneck.book import driver as book
 
     with tempfile.TemporaryDirectory() as folder:
         for attr, sub in (("EXECUTED", "executed"), ("RESULTS", "executed/results"), ("STAMPS", "executed/stamps"),
@@ -62,17 +57,21 @@ def time_threads(profile):
     """Seconds of one baseline row (all seeds) of the profile's tiny model with 1 and with 2 CPU threads."""
     import torch
 
-    from semantic_bottleneck import models, sample
+    from semantic_bottleneck import registry
+    from semantic_bottleneck.sampling.conditions import ClassLabels
+    from semantic_bottleneck.sampling.generate import generate
+    from semantic_bottleneck.sampling.presets import preset
+    from semantic_bottleneck.tiny.class_model import load_tiny_dit
 
     params = notebook_params(profile)
-    model, _, _ = models.load_tiny_dit(profile, progress=False)
-    config = sample.preset(params["samplers"].get("tiny-class", "tiny-ddim-20"))
-    indices = range(params["samples_per_seed"] * params["seeds"])
+    model, _, _ = load_tiny_dit(profile, progress=False)
+    config = preset(params.samplers.get("tiny-class") or registry.model("tiny-class").sampler)
+    indices = range(params.samples_per_seed * params.seeds)
     out = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
         start = time.perf_counter()
-        sample.generate(model, indices, 0, config, model.config.num_classes, batch_size=params["batch_size"],
+        generate(model, indices, 0, config, ClassLabels(model.config.num_classes), batch_size=params.batch_size,
                         progress=False)
         out[threads] = time.perf_counter() - start
     return out

@@ -35,11 +35,11 @@ print(json.dumps({{"import_s": imported - start, "op_s": done - imported,
 """
 
 MEASUREMENTS = {
-    "imports only": ("from semantic_bottleneck.stats import checkpoint_stats", "pass"),
-    "read c (ours)": ("from semantic_bottleneck.readers import read_condition_embedding",
+    "imports only": ("from semantic_bottleneck.commands.stats_command import checkpoint_stats", "pass"),
+    "read c (ours)": ("from semantic_bottleneck.checkpoints.read import read_condition_embedding",
                       "read_condition_embedding(PATH, 'dit').c(999)"),
-    "stats (ours)": ("from semantic_bottleneck.readers import read_condition_embedding\n"
-                     "from semantic_bottleneck.stats import checkpoint_stats",
+    "stats (ours)": ("from semantic_bottleneck.checkpoints.read import read_condition_embedding\n"
+                     "from semantic_bottleneck.commands.stats_command import checkpoint_stats",
                      "checkpoint_stats(read_condition_embedding(PATH, 'dit'))"),
     "full torch.load": ("", "state = torch.load(PATH, map_location='cpu', weights_only=True)\n"
                             "assert sum(v.numel() for v in state.values()) > 6e8"),

@@ -1,9 +1,9 @@
 """Benchmark: wall time of every tiny model the `tiny` profile trains on a cold cache.
 
 Trains, in a temporary cache folder (SEMANTIC_BOTTLENECK_CACHE), the main tiny DiT and the evaluation
-classifier (`models.py`, shared by every chapter) and the sparsity chapter's training-dynamics runs (baseline,
-fewer-timestep, weight-decay and other-seed runs, with the lengths the tiny profile's parameter file sets),
-and prints the wall time of each and the total. The budget: the whole tiny book cold in 20 minutes on 2 cores, of which the sparsity
+classifier (`tiny.class_model`, shared by every chapter) and the sparsity chapter's training-dynamics runs (baseline,
+fewer-timestep, weight-decay and other-seed runs, with the lengths of the notebook's parameters),
+and prints the wall time of each and the total. The budget: the whole tiny book cold in 30 minutes on 2 cores, of which the sparsity
 chapter's extra training should take at most about 6 minutes.
 
     python benchmarks/bench_tiny_training.py                 # everything, to completion (slow: run once)
@@ -16,17 +16,14 @@ import sys
 import tempfile
 import time
 
-NOTEBOOK_DEFAULTS = {"variant_steps": 750, "variant_log_every": 50, "timestep_counts": [50, 100, 200, 500],
-                     "weight_decays": [0.1], "baseline_seeds": [1]}
 BUDGET_S = 6 * 60
 
 
 def sparsity_params():
-    """The sparsity chapter's training parameters under the tiny profile (its parameter file over the defaults)."""
-    from semantic_bottleneck.profiles import profile_parameters
+    """The sparsity chapter's parameters under the tiny profile (its parameters cell over its profile file)."""
+    from semantic_bottleneck.book.driver import resolved_parameters
 
-    section = profile_parameters("tiny", "02_sparsity")
-    return {**NOTEBOOK_DEFAULTS, **{k: v for k, v in section.items() if k in NOTEBOOK_DEFAULTS}}
+    return resolved_parameters("tiny", "02_sparsity")
 
 
 def timed(fn):
@@ -44,8 +41,9 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SEMANTIC_BOTTLENECK_CACHE"] = folder
-        from semantic_bottleneck import dynamics, models
-        from semantic_bottleneck.train import load_or_train
+        from semantic_bottleneck.chapters.sparsity import dynamics
+        from semantic_bottleneck.tiny import class_model as models
+        from semantic_bottleneck.tiny.train import load_or_train
         import torch
 
         params = sparsity_params()

@@ -5,7 +5,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from semantic_bottleneck import book
+from semantic_bottleneck.book import driver as book
 
 
 def _notebook(path, code_cells):
@@ -79,9 +79,12 @@ def test_unknown_only_name_lists_the_notebooks(sandbox, capsys):
 
 
 def test_provenance_footer_names_profile_parameters_commit_and_versions():
-    from semantic_bottleneck import provenance
+    from semantic_bottleneck.book import provenance
 
-    run = provenance.start_run("nb", "ci", "out", models=["tiny-class"], seed=3)
+    namespace = {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": "out", "In": [], "_i1": "x",
+                 "pd": pd, "display": print}  # a kernel's globals: IPython's names, modules and functions are skipped
+    run = provenance.start_run("nb", namespace)
+    assert run.params.as_dict() == {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": "out"}
     record = run.provenance()
     assert record["profile"] == "ci" and '"seed": 3' in record["parameters"]
     assert set(record) >= {"git commit", "lib", "torch", "device", "wall time"}
@@ -89,4 +92,14 @@ def test_provenance_footer_names_profile_parameters_commit_and_versions():
     long_text = pd.DataFrame({"value": {"sampler": "x" * 300}})
     assert "x" * 300 in long_text._repr_html_()  # notebook tables show protocol sentences whole
     with pytest.raises(ValueError, match="profile must be one of tiny, ci, paper"):
-        provenance.start_run("nb", "gpu", "out")
+        provenance.start_run("nb", {**namespace, "profile": "gpu"})
+
+
+def test_start_run_captures_exactly_the_parameters_cell_of_a_checkout_notebook():
+    from semantic_bottleneck.book import provenance
+
+    declared = provenance.declared_parameters("03_pruning")
+    namespace = {name: 0 for name in declared} | {"profile": "ci"}
+    assert list(provenance.start_run("03_pruning", namespace).params.as_dict()) == declared
+    with pytest.raises(ValueError, match="must follow 03_pruning's parameters cell directly"):
+        provenance.start_run("03_pruning", {**namespace, "studies": {}})  # a result defined before start_run

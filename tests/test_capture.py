@@ -1,13 +1,13 @@
 """Reading c from a live model: the same vectors as the checkpoint tensors give, in both layouts."""
 import torch
 
-from semantic_bottleneck.capture import CaptureC
-from semantic_bottleneck.conditioning import ConditionEmbedding
-from semantic_bottleneck.networks import to_diffusers
-from semantic_bottleneck.tiny_dit import TinyDiTConfig
-from random_models import random_dit
+from semantic_bottleneck.checkpoints.diffusers import to_diffusers
+from semantic_bottleneck.condition.embedding import ConditionEmbedding
+from semantic_bottleneck.condition.hooks import CaptureC
+from semantic_bottleneck.nets.dit import DiTConfig
+from helpers import random_dit
 
-CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=2, num_heads=2, num_classes=5)
+CONFIG = DiTConfig(image_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=2, num_heads=2, num_classes=5)
 
 
 def _model():

@@ -4,27 +4,18 @@ import math
 import pytest
 import torch
 
-from semantic_bottleneck import capture, networks, prune, sample, vavae, weights
-from semantic_bottleneck.lightningdit import LightningDiT, LightningDiTConfig, Rope2d, SwiGLU, infer_config
-from random_models import randomize
+from semantic_bottleneck import registry
+from semantic_bottleneck.checkpoints import download, load, sources
+from semantic_bottleneck.condition import hooks, prune
+from semantic_bottleneck.nets import vavae
+from semantic_bottleneck.nets.lightningdit import LightningDiT, LightningDiTConfig, Rope2d, SwiGLU, infer_config
+from semantic_bottleneck.sampling.conditions import ClassLabels
+from semantic_bottleneck.sampling.generate import generate, timesteps
+from semantic_bottleneck.sampling.presets import PRESETS, preset
+from helpers import SMALL_LIGHTNING as SMALL, random_decoder, random_lightningdit as random_model, write_vavae
+import helpers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-SMALL = LightningDiTConfig(image_size=4, patch_size=1, in_channels=6, hidden_size=32, depth=2, num_heads=2,
-                           num_classes=5)
-SMALL_DECODER = vavae.DecoderConfig(z_channels=6, base_channels=32, channel_mult=(1, 2), num_res_blocks=1,
-                                    attention_levels=(1,))
-
-
-def random_model(config=SMALL, seed=0, std=0.2):
-    """A LightningDiT with every parameter random (adaLN-Zero would make c irrelevant); RoPE buffers kept."""
-    return randomize(lambda: LightningDiT(config), seed, std)
-
-
-def random_decoder(config=SMALL_DECODER, seed=0):
-    """A small LDM decoder with every parameter random."""
-    return randomize(lambda: vavae.Decoder(config), seed, 0.1)
-
 
 # Shapes of the released LightningDiT-XL/1 and VA-VAE f16d32 files, from hustvl/LightningDiT's module definitions.
 XL1_SHAPES = {"x_embedder.proj.weight": (1152, 32, 1, 1), "pos_embed": (1, 256, 1152),
@@ -113,25 +104,25 @@ def test_official_trainer_checkpoints_load_strictly_from_ema(tmp_path):
     path = tmp_path / "lightningdit.pt"
     state = {"_orig_mod." + k: v for k, v in model.state_dict().items()}  # saved from a torch.compile'd module
     torch.save({"model": {k: v + 1 for k, v in state.items()}, "ema": state, "opt": {}}, path)
-    loaded = networks.load_official_file(path, "lightningdit")
+    loaded = load.load_official_file(path, "lightningdit")
     x, t, y = torch.randn(2, 6, 4, 4), torch.tensor([0.2, 0.9]), torch.tensor([1, 5])
     assert isinstance(loaded, LightningDiT) and torch.equal(loaded(x, t, y), model(x, t, y))
     bad = {k: v for k, v in model.state_dict().items() if "blocks.1.mlp" not in k}
     with pytest.raises(ValueError, match="does not fit the lightningdit layout: missing"):
-        networks.load_official(bad, "lightningdit")
+        load.load_official(bad, "lightningdit")
 
 
 def test_c_is_captured_and_pruned_on_lightningdit_like_on_dit():
     model = random_model()
     x, t, y = torch.randn(3, 6, 4, 4), torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0, 2, 4])
     c = model.t_embedder(t) + model.y_embedder(y)
-    with capture.CaptureC(model) as seen:
+    with hooks.CaptureC(model) as seen:
         model(x, t, y)
     torch.testing.assert_close(seen.vectors[0], c)
     spec = prune.PruneSpec("tail", fraction=0.25)
     inputs, handles = [], []
     with prune.Pruner(model, spec, num_steps=1):
-        for module in prune.hook_points(model)[1]:
+        for module in hooks.hook_points(model)[1]:
             handles.append(module.register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone())))
         pruned = model(x, t, y)
     for h in handles:
@@ -145,29 +136,29 @@ def test_c_is_captured_and_pruned_on_lightningdit_like_on_dit():
 
 
 def test_the_official_sampler_preset_shifts_the_grid_and_guides_late_steps_only():
-    config = sample.preset("lightningdit-euler-250")
-    grid = sample.timesteps(config)
+    config = preset("lightningdit-euler-250")
+    grid = timesteps(config)
     uniform = [i / 249 for i in range(249)]
     assert len(grid) == 249 and grid[0] == 0.0
     assert all(abs(g - 0.3 * u / (1 - 0.7 * u)) < 1e-12 for g, u in zip(grid, uniform))
     first_guided = next(i for i, g in enumerate(grid) if g >= 0.125)
     assert 0.3 * (first_guided - 1) / 249 / (1 - 0.7 * (first_guided - 1) / 249) < 0.125
     assert "grid shifted by 0.3" in config.describe() and "first 3 channels" in config.describe()
-    assert sample.preset(sample.default_sampler("lightningdit-xl-64ep", "lightningdit")).guidance_scale == 10.0
-    assert sample.preset(sample.default_sampler("lightningdit-xl", "lightningdit")).guidance_scale == 6.7
+    assert preset(registry.model("lightningdit-xl-64ep").sampler).guidance_scale == 10.0
+    assert preset(registry.model("lightningdit-xl").sampler).guidance_scale == 6.7
     with pytest.raises(ValueError, match="time_shift"):
-        sample.preset("repa-ode-50", time_shift=0.3)
+        preset("repa-ode-50", time_shift=0.3)
 
 
 def test_sampling_counts_guided_calls_and_does_not_depend_on_the_batch(tmp_path):
     model = random_model()
-    config = sample.preset("lightningdit-euler-250", num_steps=8)
+    config = preset("lightningdit-euler-250", num_steps=8)
     rows = []
     model.register_forward_pre_hook(lambda m, args: rows.append(len(args[0])))
-    one = sample.generate(model, range(3), 0, config, num_classes=5, batch_size=3, progress=False).images
-    guided_steps = sum(1 for t in sample.timesteps(config) if t >= 0.125)
-    assert rows == [6 if t >= 0.125 else 3 for t in sample.timesteps(config)] and 0 < guided_steps < 8
-    split = sample.generate(model, range(3), 0, config, num_classes=5, batch_size=2, progress=False).images
+    one = generate(model, range(3), 0, config, ClassLabels(5), batch_size=3, progress=False).images
+    guided_steps = sum(1 for t in timesteps(config) if t >= 0.125)
+    assert rows == [6 if t >= 0.125 else 3 for t in timesteps(config)] and 0 < guided_steps < 8
+    split = generate(model, range(3), 0, config, ClassLabels(5), batch_size=2, progress=False).images
     torch.testing.assert_close(one, split, atol=1e-5, rtol=1e-5)
 
 
@@ -212,24 +203,9 @@ def to_diffusers_names(state, levels):
     return out
 
 
-def write_vavae(folder, seed=0, stats=None):
-    """A small VA-VAE tokenizer file in its training layout (encoder, loss, decoder) and a latents_stats.pt."""
-    decoder = random_decoder(seed=seed)
-    torch.manual_seed(seed)
-    post = torch.nn.Conv2d(6, 6, 1)
-    state = {"encoder.conv_in.weight": torch.randn(32, 3, 3, 3), "loss.logvar": torch.zeros(()),
-             "post_quant_conv.weight": post.weight.detach(), "post_quant_conv.bias": post.bias.detach(),
-             **{"decoder." + k: v for k, v in decoder.state_dict().items()}}
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": state, "global_step": 10}, folder / "vavae.pt")
-    stats = stats if stats is not None else {"mean": torch.randn(1, 6, 1, 1), "std": torch.rand(1, 6, 1, 1) + 0.5}
-    torch.save(stats, folder / "latents_stats.pt")
-    return folder / "vavae.pt", folder / "latents_stats.pt", decoder, post, stats
-
-
 def test_the_decoder_denormalises_latents_with_the_stats_before_decoding(tmp_path):
     checkpoint, stats_path, decoder, post, stats = write_vavae(tmp_path)
-    loaded = vavae.load_vavae_decoder(checkpoint, stats_path)
+    loaded = load.load_vavae_decoder(checkpoint, stats_path)
     z = torch.randn(2, 6, 4, 4)
     with torch.no_grad():
         expected = decoder(post(z * stats["std"] + stats["mean"])).clamp(-1, 1)
@@ -242,7 +218,7 @@ def test_the_decoder_denormalises_latents_with_the_stats_before_decoding(tmp_pat
 def test_bad_latent_stats_fail_with_one_line(tmp_path, stats, message):
     checkpoint, stats_path, *_ = write_vavae(tmp_path, stats=stats)
     with pytest.raises(ValueError, match=message):
-        vavae.load_vavae_decoder(checkpoint, stats_path)
+        load.load_vavae_decoder(checkpoint, stats_path)
 
 
 def test_a_checkpoint_without_a_decoder_is_named(tmp_path):
@@ -250,47 +226,45 @@ def test_a_checkpoint_without_a_decoder_is_named(tmp_path):
     torch.save({"state_dict": {"encoder.conv_in.weight": torch.zeros(2)}}, path)
     _, stats_path, *_ = write_vavae(tmp_path / "ok")
     with pytest.raises(ValueError, match="is not a VA-VAE/LDM autoencoder: checkpoint has no LDM decoder"):
-        vavae.load_vavae_decoder(path, stats_path)
+        load.load_vavae_decoder(path, stats_path)
 
 
 def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, monkeypatch):
     """Registry names resolve to cached files: the network, the VA-VAE and its stats; then sample and decode."""
+    from semantic_bottleneck.chapters.pruning import report, rows
+    from semantic_bottleneck.study.protocol import run_study
+
     cache = tmp_path / "weights"
     model = random_model()
-    target = cache / "lightningdit-xl" / weights.MODELS["lightningdit-xl"].mirrors[0].filename
+    target = cache / "lightningdit-xl" / registry.model("lightningdit-xl").source.weights.mirrors[0].filename
     target.parent.mkdir(parents=True)
     torch.save({"ema": model.state_dict()}, target)
     checkpoint, stats_path, *_ = write_vavae(tmp_path / "written")
     for name, source in (("vavae-f16d32", checkpoint), ("vavae-f16d32-latent-stats", stats_path)):
         (cache / name).mkdir()
-        source.rename(cache / name / weights.DECODERS[name].mirrors[0].filename)
-    monkeypatch.setenv(weights.CACHE_ENV, str(cache))
-    monkeypatch.setattr(networks, "imagenet_class_names", lambda: [f"class {i}" for i in range(5)])
-    network, embedding, decode, info = networks.load_network("lightningdit-xl", "paper", progress=False)
-    assert info["family"] == "lightningdit" and info["dim"] == 32 and embedding.class_table.shape == (6, 32)
-    config = sample.preset(sample.DEFAULT_SAMPLERS["lightningdit"], num_steps=4)
-    out = sample.generate(network, range(2), 0, config, num_classes=5, decode=decode, progress=False).images
+        source.rename(cache / name / registry.DECODERS[name].mirrors[0].filename)
+    monkeypatch.setenv(download.CACHE_ENV, str(cache))
+    monkeypatch.setattr(sources, "imagenet_class_names", lambda: [f"class {i}" for i in range(5)])
+    loaded = registry.load_network("lightningdit-xl", "paper", progress=False)
+    assert loaded.family == "lightningdit" and loaded.dim == 32 and loaded.embedding.class_table.shape == (6, 32)
+    config = preset(registry.model("lightningdit-xl").sampler, num_steps=4)
+    out = generate(loaded.network, range(2), 0, config, loaded.conditions, decode=loaded.decode, progress=False).images
     assert out.shape == (2, 3, 8, 8) and torch.isfinite(out).all() and out.abs().max() <= 1
-    from semantic_bottleneck import metrics, pruning, pruning_report
-    from semantic_bottleneck.classifier import ClassifierConfig, EvalClassifier
-
-    monkeypatch.setitem(sample.PRESETS, "lightningdit-short", config)
-    extractor = metrics.ClassifierFeatures(EvalClassifier(ClassifierConfig(width=4, num_classes=5)).eval())
-    reference = metrics.Reference.from_features(extractor(torch.rand(40, 3, 8, 8) * 2 - 1)[0], "random")
-    judge = metrics.Judge(extractor, metrics.ClassifierAgreement(), reference, kid_subsets=5, kid_subset_size=10)
-    study = pruning.run_study("lightningdit-xl", "paper", judge, "lightningdit-short", samples_per_seed=10, seeds=2,
-                              mapping="threshold", k=2, progress=False)
+    monkeypatch.setitem(PRESETS, "lightningdit-short", config)
+    judge = helpers.small_judge(image_size=8)
+    params = helpers.study_params(samplers={"lightningdit-xl": "lightningdit-short"}, row_mapping="threshold", last_k=2)
+    study = run_study("lightningdit-xl", params, judge, rows.table2_specs, progress=False)
     fid = study.summary[study.summary["metric"] == "fid"].set_index("row")
     assert {"baseline", "tail_tau0.01_first_step", "head_tau1.0_every_step"} <= set(fid.index)
     assert fid.loc["baseline", "delta"] == 0 and fid["mean"].notna().all()
-    rows = pruning_report.status_rows(study.summary, "lightningdit-xl", study.protocol, extractor.name, "class_agreement",
-                               32, "threshold", "per_sample")
-    assert ("T3", "LightningDiT/tail_tau0.01_every_step", "fid") in {(r["table"], r["row"], r["column"]) for r in rows}
+    status = report.status_rows(study.summary, "lightningdit-xl", study.protocol, judge.extractor.name,
+                                "class_agreement", 32, "threshold", "per_sample")
+    assert ("T3", "LightningDiT/tail_tau0.01_every_step", "fid") in {(r["table"], r["row"], r["column"]) for r in status}
 
 
 def test_a_stats_file_that_is_a_web_page_fails_with_one_line(tmp_path):
     checkpoint, stats_path, *_ = write_vavae(tmp_path)
     stats_path.write_text("<!DOCTYPE html><html>Sign in to continue</html>")
     with pytest.raises(ValueError, match="is an HTML page, not a checkpoint") as err:
-        vavae.load_vavae_decoder(checkpoint, stats_path)
+        load.load_vavae_decoder(checkpoint, stats_path)
     assert "\n" not in str(err.value)

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from semantic_bottleneck import measure
+from semantic_bottleneck.condition import measure
 
 
 def test_orthogonal_vectors_have_cosine_zero():

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from semantic_bottleneck import metrics
-from semantic_bottleneck.classifier import ClassifierConfig, EvalClassifier
+from semantic_bottleneck.judge import features as feature_extractors, metrics
+from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
 
 
 
@@ -54,7 +54,7 @@ class Identity:
 def test_judge_scores_a_set_identical_to_the_reference_as_perfect():
     g = torch.Generator().manual_seed(1)
     real = torch.randn(60, 4, generator=g)
-    judge = metrics.Judge(Identity(), metrics.ClassifierAgreement(), metrics.Reference.from_features(real, "r"),
+    judge = metrics.Judge(Identity(), feature_extractors.ClassifierAgreement(), metrics.Reference.from_features(real, "r"),
                           kid_subsets=5, kid_subset_size=30)
     scores = judge.score(judge.records(real, torch.zeros(60, dtype=torch.long)))
     assert scores["fid"] == pytest.approx(0.0, abs=1e-3)
@@ -67,7 +67,7 @@ def test_judge_scores_a_set_identical_to_the_reference_as_perfect():
 
 
 def test_inception_score_is_1_for_one_class_and_k_for_k_confident_balanced_classes():
-    judge = metrics.Judge(Identity(), metrics.ClassifierAgreement(),
+    judge = metrics.Judge(Identity(), feature_extractors.ClassifierAgreement(),
                           metrics.Reference.from_features(torch.randn(20, 4), "r"), kid_subsets=2, kid_subset_size=10)
     confident = torch.zeros(30, 4)
     confident[torch.arange(30), torch.arange(30) % 3] = 50.0  # logits: one of 3 classes, balanced
@@ -80,7 +80,7 @@ def test_a_statistics_only_reference_gives_fid_without_precision_recall():
     g = torch.Generator().manual_seed(2)
     real, fake = torch.randn(100, 4, generator=g), torch.randn(80, 4, generator=g) + 1
     mu, sigma = metrics.feature_stats(real)
-    judge = metrics.Judge(Identity(), metrics.ClassifierAgreement(), metrics.Reference("stats", mu, sigma, 100, None, False))
+    judge = metrics.Judge(Identity(), feature_extractors.ClassifierAgreement(), metrics.Reference("stats", mu, sigma, 100, None, False))
     scores = judge.score(judge.records(fake, torch.zeros(80)))
     assert scores["fid"] == pytest.approx(metrics.frechet_distance(mu, sigma, *metrics.feature_stats(fake)))
     assert "precision" not in scores and "kid" not in scores
@@ -89,7 +89,7 @@ def test_a_statistics_only_reference_gives_fid_without_precision_recall():
 def test_classifier_features_read_the_evaluation_classifier():
     torch.manual_seed(0)
     classifier = EvalClassifier(ClassifierConfig(width=4)).eval()
-    extractor = metrics.ClassifierFeatures(classifier)
+    extractor = feature_extractors.ClassifierFeatures(classifier)
     images = torch.rand(5, 3, 16, 16) * 2 - 1
     features, logits = extractor(images)
     assert features.shape == (5, 16) and extractor.num_features == 16

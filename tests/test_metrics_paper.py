@@ -14,7 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from semantic_bottleneck import metrics
+from semantic_bottleneck.checkpoints.evaluators import inception_clip_judge, load_clip_scorer
+from semantic_bottleneck.judge import features as feature_extractors, metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -90,20 +91,20 @@ def random_images(count, seed, height=16, width=20):
 def test_to_uint8_takes_the_nearest_level_and_gives_adm_bytes_back():
     images = torch.tensor([-1.5, -1.0, -0.999, 0.0, 0.5, 1.0, 2.0])
     # 127.5 x + 127.5 = -63.75, 0, 0.13, 127.5, 191.25, 255, 382.5 -> nearest level, clamped (127.5 rounds up)
-    assert metrics.to_uint8(images).tolist() == [0, 0, 0, 128, 191, 255, 255]
+    assert feature_extractors.to_uint8(images).tolist() == [0, 0, 0, 128, 191, 255, 255]
     levels = torch.arange(256)
-    assert torch.equal(metrics.to_uint8(levels.float() / 127.5 - 1), levels.to(torch.uint8))  # truncating drops 63
+    assert torch.equal(feature_extractors.to_uint8(levels.float() / 127.5 - 1), levels.to(torch.uint8))  # truncating drops 63
 
 
 def test_inception_features_shapes_quantisation_and_batch_split(inception_weights):
     from torchmetrics.image.fid import NoTrainInceptionV3
 
-    extractor = metrics.InceptionFeatures(weights_path=str(inception_weights))
+    extractor = feature_extractors.InceptionFeatures(weights_path=str(inception_weights))
     assert extractor.net.use_antialias is False  # torch-fidelity's TF1 bilinear resize, not torch's antialiased one
     images = random_images(5, seed=1)
     features, logits = extractor(images)
     assert features.shape == (5, 2048) and logits.shape == (5, 1008) and features.dtype == torch.float32
-    pixels = metrics.to_uint8(images)
+    pixels = feature_extractors.to_uint8(images)
     for name, got in (("2048", features), ("logits_unbiased", logits)):
         alone = NoTrainInceptionV3("inception-v3-compat", [name], str(inception_weights), antialias=False)
         torch.testing.assert_close(got, alone(pixels), rtol=1e-4, atol=1e-5)
@@ -142,7 +143,7 @@ def cosines_by_hand(folder, images, prompts):
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
     model = CLIPModel.from_pretrained(folder).eval()
-    pil = [Image.fromarray(image.permute(1, 2, 0).numpy()) for image in metrics.to_uint8(images)]
+    pil = [Image.fromarray(image.permute(1, 2, 0).numpy()) for image in feature_extractors.to_uint8(images)]
     pixels = CLIPImageProcessor.from_pretrained(folder)(images=pil, return_tensors="pt")["pixel_values"]
     tokenizer = CLIPTokenizer.from_pretrained(folder)
     with torch.no_grad():
@@ -153,7 +154,7 @@ def cosines_by_hand(folder, images, prompts):
 
 
 def test_clip_score_is_100_times_the_clamped_cosine_of_image_and_class_prompt(tiny_clip):
-    scorer = metrics.ClipScorer(CLASS_NAMES, model_name=str(tiny_clip))
+    scorer = load_clip_scorer(CLASS_NAMES, str(tiny_clip))
     images, labels = random_images(4, seed=2), torch.tensor([0, 1, 2, 1])
     prompts = ["a photo of a cat", "a photo of a hippopotamus", "a photo of a red fox", "a photo of a hippopotamus"]
     assert scorer.prompts(labels) == prompts
@@ -169,9 +170,9 @@ def test_clip_score_is_100_times_the_clamped_cosine_of_image_and_class_prompt(ti
 def test_clip_scorer_refuses_missing_class_names_and_a_prompt_without_a_slot():
     for class_names in (None, [], "cat"):
         with pytest.raises(ValueError, match="class_names must be"):
-            metrics.ClipScorer(class_names)
+            feature_extractors.ClipScorer(class_names, None, None)
     with pytest.raises(ValueError, match="prompt must contain"):
-        metrics.ClipScorer(CLASS_NAMES, prompt="a photo")
+        feature_extractors.ClipScorer(CLASS_NAMES, None, None, prompt="a photo")
 
 
 class RecordingExtractor:
@@ -201,7 +202,7 @@ def test_adm_reference_keeps_the_stored_statistics_and_reads_the_images_back_exa
     assert [len(b) for b in extractor.batches] == [3, 3, 1]
     seen = torch.cat(extractor.batches)
     assert seen.shape == (7, 3, 5, 6) and seen.min() >= -1 and seen.max() <= 1
-    assert torch.equal(metrics.to_uint8(seen), torch.from_numpy(images).permute(0, 3, 1, 2))
+    assert torch.equal(feature_extractors.to_uint8(seen), torch.from_numpy(images).permute(0, 3, 1, 2))
     assert torch.equal(reference.mu, torch.from_numpy(mu)) and torch.equal(reference.sigma, torch.from_numpy(sigma))
     assert reference.count == 7 and not reference.stats_from_features
     torch.testing.assert_close(reference.features, seen.mean((2, 3)))
@@ -220,14 +221,14 @@ def test_adm_reference_refuses_files_out_of_adm_layout(tmp_path):
         metrics.adm_reference(RecordingExtractor(), write_adm_npz(tmp_path / "wide.npz", images, np.zeros(4), np.eye(4)))
 
 
-def test_make_judge_inception_clip_end_to_end(inception_weights, tiny_clip, tmp_path):
+def test_the_inception_clip_judge_end_to_end(inception_weights, tiny_clip, tmp_path):
     real = np.random.default_rng(4).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
     as_images = torch.from_numpy(real).permute(0, 3, 1, 2).float() / 127.5 - 1
     # the reference's stored statistics are the real images' own, so they score FID ~ 0
-    mu, sigma = metrics.feature_stats(metrics.InceptionFeatures(weights_path=str(inception_weights))(as_images)[0])
+    mu, sigma = metrics.feature_stats(feature_extractors.InceptionFeatures(weights_path=str(inception_weights))(as_images)[0])
     npz = write_adm_npz(tmp_path / "ref.npz", real, mu.numpy(), sigma.numpy())
-    judge = metrics.make_judge("inception-clip", "paper", CLASS_NAMES, kid_subset_size=6,
-                               inception_weights=str(inception_weights), clip_model=str(tiny_clip), reference_path=npz)
+    judge = inception_clip_judge(CLASS_NAMES, kid_subset_size=6, inception_weights=str(inception_weights),
+                                 clip_model=str(tiny_clip), reference_path=npz)
     assert "ADM" in judge.protocol()["FID"] and judge.reference.count == 6
     labels = torch.arange(6) % 3
     itself = judge.score(judge.records(as_images, labels))
@@ -239,6 +240,6 @@ def test_make_judge_inception_clip_end_to_end(inception_weights, tiny_clip, tmp_
     assert other["fid"] > 100 * abs(itself["fid"])
 
 
-def test_make_judge_inception_clip_needs_class_names():
+def test_the_inception_clip_judge_needs_class_names_before_any_download():
     with pytest.raises(ValueError, match="class_names must be"):
-        metrics.make_judge("inception-clip", "paper", None)
+        inception_clip_judge(None)

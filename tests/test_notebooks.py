@@ -2,11 +2,12 @@
 import pandas as pd
 import pytest
 
-from semantic_bottleneck import book
+from semantic_bottleneck.book import driver as book
 
 NAMES = book.notebook_names()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes_under_ci(name, build_dirs):
     outcome = book.execute(name, "ci", force=True)

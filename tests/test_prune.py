@@ -2,22 +2,26 @@
 import pytest
 import torch
 
-from semantic_bottleneck import networks, prune, sample
-from semantic_bottleneck.conditioning import ConditionEmbedding
-from semantic_bottleneck.prune import Pruner, PruneSpec
-from semantic_bottleneck.tiny_dit import TinyDiTConfig
-import random_models
+from semantic_bottleneck.checkpoints.diffusers import to_diffusers
+from semantic_bottleneck.condition import prune
+from semantic_bottleneck.condition.embedding import ConditionEmbedding
+from semantic_bottleneck.condition.prune import Pruner, PruneSpec
+from semantic_bottleneck.nets.dit import DiTConfig
+from semantic_bottleneck.sampling import presets
+from semantic_bottleneck.sampling.conditions import ClassLabels
+from semantic_bottleneck.sampling.generate import generate
+import helpers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16, depth=3, num_heads=2,
+CONFIG = DiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16, depth=3, num_heads=2,
                        num_classes=5, learn_sigma=False)
 
 
 def random_dit(seed=0, config=CONFIG):
     """A small DiT whose every weight is random (the default zero adaLN init would make c irrelevant)."""
-    return random_models.random_dit(config, seed, std=0.3)
+    return helpers.random_dit(config, seed, std=0.3)
 
 
 def inputs(n=4, seed=1):
@@ -127,10 +131,10 @@ def test_model_is_untouched_after_exit_even_when_the_body_raises():
                                   PruneSpec("head", tau=1e30)])
 def test_nothing_pruned_gives_bitwise_identical_samples(spec):
     model = random_dit()
-    config = sample.SamplerConfig("test", "ddim", 5, 3.0)
-    base = sample.generate(model, range(6), 0, config, 5, progress=False).images
+    config = presets.SamplerConfig("test", "ddim", 5, 3.0)
+    base = generate(model, range(6), 0, config, ClassLabels(5), progress=False).images
     with Pruner(model, spec, 5) as pruner:
-        pruned = sample.generate(model, range(6), 0, config, 5, progress=False, step_callback=pruner).images
+        pruned = generate(model, range(6), 0, config, ClassLabels(5), progress=False, step_callback=pruner).images
     assert pruner.mask_computations == 5
     assert torch.equal(base, pruned)
 
@@ -139,9 +143,9 @@ def test_nothing_pruned_gives_bitwise_identical_samples(spec):
                                               ("last_k_steps", 2, [3, 4])])
 def test_the_mask_is_computed_once_per_pruned_step_and_only_there(schedule, k, steps):
     model = random_dit()
-    config = sample.SamplerConfig("test", "ddim", 5, 3.0)
+    config = presets.SamplerConfig("test", "ddim", 5, 3.0)
     with Pruner(model, PruneSpec("tail", fraction=0.3, schedule=schedule, k=k), 5) as pruner:
-        sample.generate(model, range(4), 0, config, 5, progress=False, step_callback=pruner)
+        generate(model, range(4), 0, config, ClassLabels(5), progress=False, step_callback=pruner)
     assert pruner.mask_computations == len(steps)  # not once per layer (4 hooks per forward)
     assert [s for s, _ in pruner.records] == steps
     assert all(count == 5 for _, count in pruner.records)  # round(0.3 * 16) per row
@@ -157,17 +161,17 @@ def test_schedules_other_than_every_step_need_the_step_callback():
 @pytest.mark.parametrize("spec", [None, PruneSpec("tail", fraction=0.4), PruneSpec("head", fraction=0.15),
                                   PruneSpec("tail", fraction=0.4, schedule="last_k_steps", k=2)])
 def test_diffusers_hook_path_matches_the_official_layout_path(spec):
-    model = random_dit(config=TinyDiTConfig(**{**CONFIG.__dict__, "in_channels": 4, "learn_sigma": True}))
-    converted = networks.to_diffusers(model)
+    model = random_dit(config=DiTConfig(**{**CONFIG.__dict__, "in_channels": 4, "learn_sigma": True}))
+    converted = to_diffusers(model)
     assert prune.hook_points(converted)[0] == "output" and len(prune.hook_points(converted)[1]) == CONFIG.depth
-    config = sample.SamplerConfig("test", "ddim", 5, 3.0)
+    config = presets.SamplerConfig("test", "ddim", 5, 3.0)
     outs = []
     for net in (model, converted):
         if spec is None:
-            outs.append(sample.generate(net, range(4), 0, config, 5, progress=False).images)
+            outs.append(generate(net, range(4), 0, config, ClassLabels(5), progress=False).images)
             continue
         with Pruner(net, spec, 5) as pruner:
-            outs.append(sample.generate(net, range(4), 0, config, 5, progress=False, step_callback=pruner).images)
+            outs.append(generate(net, range(4), 0, config, ClassLabels(5), progress=False, step_callback=pruner).images)
         assert pruner.mask_computations == len(prune.active_steps(spec.schedule, 5, spec.k))
     torch.testing.assert_close(outs[0], outs[1], atol=1e-5, rtol=1e-5)
 
@@ -179,12 +183,12 @@ def test_a_model_without_modulation_layers_is_rejected():
 
 def test_last_k_rows_restarted_from_the_baseline_state_equal_full_runs():
     model = random_dit()
-    config = sample.SamplerConfig("test", "ddim", 5, 3.0)
+    config = presets.SamplerConfig("test", "ddim", 5, 3.0)
     spec = PruneSpec("tail", fraction=0.5, schedule="last_k_steps", k=2)
-    state = sample.generate(model, range(6), 0, config, 5, record_steps=[3], progress=False).states[3]
+    state = generate(model, range(6), 0, config, ClassLabels(5), record_steps=[3], progress=False).states[3]
     with Pruner(model, spec, 5) as pruner:
-        full = sample.generate(model, range(6), 0, config, 5, step_callback=pruner, progress=False).images
+        full = generate(model, range(6), 0, config, ClassLabels(5), step_callback=pruner, progress=False).images
     with Pruner(model, spec, 5) as pruner:
-        resumed = sample.generate(model, range(6), 0, config, 5, step_callback=pruner, resume=(3, state),
+        resumed = generate(model, range(6), 0, config, ClassLabels(5), step_callback=pruner, resume=(3, state),
                                   progress=False).images
     assert torch.equal(full, resumed)

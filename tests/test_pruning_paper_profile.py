@@ -15,17 +15,17 @@ import pytest
 import torch
 import yaml
 
-from semantic_bottleneck import book, weights
-from semantic_bottleneck.lightningdit import LightningDiTConfig
-from semantic_bottleneck.tiny_dit import TinyDiTConfig
-import random_models
-from test_lightningdit import random_model
-from test_lightningdit import write_vavae as write_small_vavae
+from semantic_bottleneck import registry
+from semantic_bottleneck.book import driver as book
+from semantic_bottleneck.checkpoints.download import CACHE_ENV
+from semantic_bottleneck.nets.dit import DiTConfig
+from semantic_bottleneck.nets.lightningdit import LightningDiTConfig
+import helpers
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
 
 MODELS = ["repa-xl", "mg-xl", "lightningdit-xl"]
-SIT_S = TinyDiTConfig(image_size=4, patch_size=2, in_channels=4, hidden_size=384, depth=1, num_heads=6,
+SIT_S = DiTConfig(image_size=4, patch_size=2, in_channels=4, hidden_size=384, depth=1, num_heads=6,
                       num_classes=1000)  # the DiT-S width, so the official head count is inferred
 LIGHTNING = LightningDiTConfig(image_size=8, patch_size=1, in_channels=6, hidden_size=32, depth=1, num_heads=2,
                                num_classes=1000)
@@ -62,19 +62,19 @@ def write_hf_cache(root):
 
 def write_weights_cache(cache, tmp_path):
     """Stand-ins under the registry's cache names: REPA (trainer layout), MG (DDP EMA), LightningDiT, VA-VAE."""
-    def put(name, obj, registry=weights.MODELS):
-        target = cache / name / registry[name].mirrors[0].filename
+    def put(name, obj):
+        target = cache / name / registry.model(name).source.weights.mirrors[0].filename
         target.parent.mkdir(parents=True)
         torch.save(obj, target)
 
-    repa = random_models.random_dit(SIT_S, seed=1).state_dict()
+    repa = helpers.random_dit(SIT_S, seed=1).state_dict()
     put("repa-xl", {"ema": {**repa, "projectors.0.0.weight": torch.zeros(8, 384)}, "model": {}})
-    put("mg-xl", {"ema": {"module." + k: v for k, v in random_models.random_dit(SIT_S, seed=2).state_dict().items()}})
-    put("lightningdit-xl", {"ema": random_model(LIGHTNING, seed=3).state_dict()})
-    checkpoint, stats, *_ = write_small_vavae(tmp_path / "vavae")
+    put("mg-xl", {"ema": {"module." + k: v for k, v in helpers.random_dit(SIT_S, seed=2).state_dict().items()}})
+    put("lightningdit-xl", {"ema": helpers.random_lightningdit(LIGHTNING, seed=3).state_dict()})
+    checkpoint, stats, *_ = helpers.write_vavae(tmp_path / "vavae")
     for name, source in (("vavae-f16d32", checkpoint), ("vavae-f16d32-latent-stats", stats)):
         (cache / name).mkdir()
-        source.rename(cache / name / weights.DECODERS[name].mirrors[0].filename)
+        source.rename(cache / name / registry.DECODERS[name].mirrors[0].filename)
 
 
 def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkeypatch, build_dirs):
@@ -83,7 +83,7 @@ def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkey
     params = tmp_path / "params"
     params.mkdir()
     (params / "paper.yaml").write_text(yaml.safe_dump({"03_pruning": {**PARAMS, "resume_dir": str(tmp_path / "runs")}}))
-    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "weights"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(book, "PARAMS", params)

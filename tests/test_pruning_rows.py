@@ -2,26 +2,27 @@
 import pytest
 import torch
 
-from semantic_bottleneck import metrics, pruning, sample
-from semantic_bottleneck.classifier import ClassifierConfig, EvalClassifier
-from semantic_bottleneck.conditioning import ConditionEmbedding
-from semantic_bottleneck.tiny_dit import TinyDiTConfig
-import random_models
+from semantic_bottleneck.chapters.pruning.rows import row_specs
+from semantic_bottleneck.condition.embedding import ConditionEmbedding
+from semantic_bottleneck.nets.dit import DiTConfig
+from semantic_bottleneck.sampling.conditions import ClassLabels
+from semantic_bottleneck.sampling.presets import preset
+from semantic_bottleneck.study import protocol as study
+import helpers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-CONFIG = TinyDiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16, depth=2, num_heads=2, num_classes=5)
+CONFIG = DiTConfig(image_size=8, patch_size=2, in_channels=3, hidden_size=16, depth=2, num_heads=2, num_classes=5)
+LABELS = ClassLabels(5)
 
 
 def setup():
     """A random tiny DiT, its embedding, a classifier judge and a 3-step protocol with 2 seeds of 5 samples."""
-    model = random_models.random_dit(CONFIG)
+    model = helpers.random_dit(CONFIG)
     embedding = ConditionEmbedding.from_state_dict(model.state_dict(), t0=999)
-    extractor = metrics.ClassifierFeatures(EvalClassifier(ClassifierConfig(width=4, num_classes=5)).eval())
-    reference = metrics.Reference.from_features(extractor(torch.rand(30, 3, 8, 8) * 2 - 1)[0], "random")
-    judge = metrics.Judge(extractor, metrics.ClassifierAgreement(), reference, kid_subsets=3, kid_subset_size=5)
-    protocol = pruning.Protocol("tiny-class", sample.preset("tiny-ddim-10", num_steps=4), 5, 2, 0, 4, 5)
-    specs = pruning.row_specs("fraction", "per_sample", k=2)
+    judge = helpers.small_judge(image_size=8, references=30, kid_subsets=3, kid_subset_size=5)
+    protocol = study.Protocol("tiny-class", preset("tiny-ddim-10", num_steps=4), 5, 2, 0, 4, "5 per class")
+    specs = row_specs("fraction", "per_sample", k=2)
     return model, embedding, judge, protocol, specs
 
 
@@ -33,14 +34,14 @@ def count_forwards(model):
 
 def test_a_finished_run_is_read_back_without_sampling(tmp_path):
     model, embedding, judge, protocol, specs = setup()
-    first, images = pruning.run_rows(model, specs, protocol, judge, embedding, progress=False, resume_dir=tmp_path)
+    first, images = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     calls = count_forwards(model)
-    again, images_again = pruning.run_rows(model, specs, protocol, judge, embedding, progress=False,
-                                           resume_dir=tmp_path)
+    again, images_again = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False,
+                                         resume_dir=tmp_path)
     assert not calls and first.equals(again)
     assert all(torch.equal(images[r], images_again[r]) for r in images)
-    other = pruning.Protocol("tiny-class", protocol.sampler, 5, 2, 1, 4, 5)  # another base seed: another run
-    pruning.run_rows(model, {}, other, judge, embedding, progress=False, resume_dir=tmp_path)
+    other = study.Protocol("tiny-class", protocol.sampler, 5, 2, 1, 4, "5 per class")  # another base seed: another run
+    study.run_rows(model, {}, other, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     assert calls and len(list(tmp_path.iterdir())) == 2
 
 
@@ -50,9 +51,9 @@ class SessionEnded(Exception):
 
 def test_an_interrupted_run_resumes_at_the_first_unfinished_row(tmp_path, monkeypatch):
     model, embedding, judge, protocol, specs = setup()
-    full, _ = pruning.run_rows(model, specs, protocol, judge, embedding, progress=False)
+    full, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False)
     rows_started, ended = [], []
-    real_generate = sample.generate
+    real_generate = study.generate
 
     def failing_generate(*args, **kwargs):
         rows_started.append(1)
@@ -61,10 +62,10 @@ def test_an_interrupted_run_resumes_at_the_first_unfinished_row(tmp_path, monkey
             raise SessionEnded  # while the fourth row samples
         return real_generate(*args, **kwargs)
 
-    monkeypatch.setattr(sample, "generate", failing_generate)
+    monkeypatch.setattr(study, "generate", failing_generate)
     with pytest.raises(SessionEnded):
-        pruning.run_rows(model, specs, protocol, judge, embedding, progress=False, resume_dir=tmp_path)
+        study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     rows_started.clear()
-    resumed, _ = pruning.run_rows(model, specs, protocol, judge, embedding, progress=False, resume_dir=tmp_path)
+    resumed, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     assert len(rows_started) == len(specs) - 3  # the baseline and two rows came from disk
     assert resumed.equals(full)  # last-k rows restarted from the saved baseline state give the same numbers

@@ -1,14 +1,17 @@
-"""Checks on the repository itself: clean notebooks, Colab links, parameter files, code habits."""
+"""Checks on the repository itself: clean notebooks, Colab links, parameter files, code habits, the wheel."""
 import ast
 from pathlib import Path
 import re
+import subprocess
+import sys
+import zipfile
 
 import nbformat
 import papermill
 import pytest
 import yaml
 
-from semantic_bottleneck import book
+from semantic_bottleneck.book import driver as book
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "semantic_bottleneck"
@@ -16,8 +19,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 REPO_URL = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
-def test_there_is_at_least_one_notebook():
-    assert NOTEBOOKS
+def test_every_notebook_is_a_chapter_of_the_book_and_every_chapter_a_notebook():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = {c["file"].removeprefix("executed/") for part in toc["parts"] for c in part["chapters"]}
+    assert {p.stem for p in NOTEBOOKS} == chapters - {"status", "references"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -45,30 +50,25 @@ def test_notebook_has_title_badge_colab_cell_parameters_and_footer(path):
     assert "run.footer()" in nb.cells[-1].source
 
 
-def test_the_parameter_files_ship_inside_the_package():
-    """Colab installs the package, not the repository: the notebooks read their profiles from package data."""
-    import tomllib
-
-    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert "params/*.yaml" in package_data["semantic_bottleneck"]
-    assert sorted(p.name for p in (LIB / "params").glob("*.yaml")) == ["ci.yaml", "paper.yaml", "tiny.yaml"]
-
-
 @pytest.mark.parametrize("profile", ["tiny", "ci", "paper"])
-def test_parameter_files_name_only_declared_parameters(profile):
-    sections = yaml.safe_load((ROOT / "lib" / "semantic_bottleneck" / "params" / f"{profile}.yaml").read_text())
+def test_parameter_files_name_only_declared_parameters_and_never_repeat_a_default(profile):
+    """A profile holds only what differs from a notebook's defaults: a repeated default could drift from it."""
+    sections = yaml.safe_load((LIB / "params" / f"{profile}.yaml").read_text()) or {}
     for name, values in sections.items():
         path = ROOT / "notebooks" / f"{name}.ipynb"
         assert path.exists(), f"lib/semantic_bottleneck/params/{profile}.yaml names a missing notebook {name}"
         book.validate_params(path, book.load_params(profile, name))
-        assert set(values) <= set(papermill.inspect_notebook(str(path)))
+        declared = papermill.inspect_notebook(str(path))
+        assert set(values) <= set(declared)
+        repeated = [k for k, v in values.items() if ast.literal_eval(declared[k]["default"]) == v]
+        assert not repeated, f"params/{profile}.yaml repeats {name}'s defaults: {repeated}"
 
 
 def _lib_modules():
-    return sorted(LIB.glob("*.py"))
+    return sorted(LIB.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", _lib_modules(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _lib_modules(), ids=lambda p: str(p.relative_to(LIB)))
 def test_lib_module_is_short_and_documented(path):
     source = path.read_text()
     assert len(source.splitlines()) < 400, f"{path.name} is over 400 lines"
@@ -83,7 +83,7 @@ def test_lib_module_is_short_and_documented(path):
             assert doc, f"{path.name}: {node.name} has no docstring"
 
 
-@pytest.mark.parametrize("path", _lib_modules(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _lib_modules(), ids=lambda p: str(p.relative_to(LIB)))
 def test_every_reshape_carries_a_shape_comment(path):
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if re.search(r"\.(view|reshape)\(", line):
@@ -96,3 +96,15 @@ def test_papermill_sees_every_parameter_of_the_parameters_cell(path):
     cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
     assigned = [line.split("=")[0].strip() for line in cell.source.splitlines() if re.match(r"^\w+\s*=", line)]
     assert list(papermill.inspect_notebook(str(path))) == assigned
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_every_module_and_data_file(tmp_path):
+    """Colab installs the package from the repository, non-editable: every subpackage and data file must be inside."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("semantic_bottleneck-*.whl"))
+    inside = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("semantic_bottleneck/")}
+    wanted = {f"semantic_bottleneck/{p.relative_to(LIB).as_posix()}" for p in LIB.rglob("*")
+              if p.is_file() and p.suffix in {".py", ".csv", ".yaml"} and "__pycache__" not in p.parts}
+    assert wanted - inside == set()

@@ -4,7 +4,8 @@ import math
 import pandas as pd
 import pytest
 
-from semantic_bottleneck import pruning_report, seed_stats
+from semantic_bottleneck.chapters.pruning import report as pruning_report
+from semantic_bottleneck.judge import paired_seeds
 
 
 def long_frame(rows):
@@ -14,18 +15,18 @@ def long_frame(rows):
 
 
 def test_interval_is_the_t_interval_of_the_mean():
-    mean, half = seed_stats._interval([1.0, 2.0, 3.0])
+    mean, half = paired_seeds._interval([1.0, 2.0, 3.0])
     assert mean == 2.0 and half == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) * sd / sqrt(n)
-    assert math.isnan(seed_stats._interval([5.0])[1])
+    assert math.isnan(paired_seeds._interval([5.0])[1])
 
 
 def test_noise_floor_is_the_rms_difference_over_all_seed_pairs():
-    assert seed_stats.noise_floor([1.0, 2.0, 4.0]) == pytest.approx(math.sqrt((1 + 9 + 4) / 3))
-    assert math.isnan(seed_stats.noise_floor([3.0]))
+    assert paired_seeds.noise_floor([1.0, 2.0, 4.0]) == pytest.approx(math.sqrt((1 + 9 + 4) / 3))
+    assert math.isnan(paired_seeds.noise_floor([3.0]))
 
 
 def test_verdicts_need_a_change_beyond_the_floor_and_an_interval_excluding_zero():
-    summary = seed_stats.summarise(long_frame({
+    summary = paired_seeds.summarise(long_frame({
         "baseline": [10.0, 11.0, 12.0],          # floor sqrt((1 + 4 + 1) / 3) = 1.41
         "shifted": [20.0, 21.1, 21.9],            # paired changes 10, 10.1, 9.9: far beyond the floor
         "small": [10.5, 11.5, 12.5],              # +0.5 every seed: excludes zero but below the floor
@@ -40,14 +41,14 @@ def test_verdicts_need_a_change_beyond_the_floor_and_an_interval_excluding_zero(
 
 
 def test_one_seed_gives_no_verdict_and_a_float_rounding_change_never_counts():
-    one = seed_stats.summarise(long_frame({"baseline": [10.0], "row": [30.0]})).set_index("row")
+    one = paired_seeds.summarise(long_frame({"baseline": [10.0], "row": [30.0]})).set_index("row")
     assert one.loc["row", "verdict"] == "" and math.isnan(one.loc["row", "noise_floor"])
-    same = seed_stats.summarise(long_frame({"baseline": [7.0, 7.0], "row": [7.0 + 1e-12, 7.0 + 1e-12]}))
+    same = paired_seeds.summarise(long_frame({"baseline": [7.0, 7.0], "row": [7.0 + 1e-12, 7.0 + 1e-12]}))
     assert same.set_index("row").loc["row", "verdict"] == "within noise"
 
 
 def test_tables_put_the_papers_number_of_the_models_own_table_beside_ours():
-    summary = seed_stats.summarise(long_frame({"baseline": [7.0, 7.2], "tail_tau0.01_first_step": [7.1, 7.3]}))
+    summary = paired_seeds.summarise(long_frame({"baseline": [7.0, 7.2], "tail_tau0.01_first_step": [7.1, 7.3]}))
     repa = pruning_report.beside_paper(summary, ["fid"], "repa-xl")
     lightning = pruning_report.beside_paper(summary, ["fid"], "lightningdit-xl")
     assert repa.loc["Baseline", "FID (paper)"] != lightning.loc["Baseline", "FID (paper)"]

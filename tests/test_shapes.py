@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from semantic_bottleneck import shapes
+from semantic_bottleneck.tiny import shapes
 
 
 def test_batch_is_seed_determined_rgb_in_range():
@@ -13,8 +13,12 @@ def test_batch_is_seed_determined_rgb_in_range():
     assert not torch.equal(x1, shapes.batch(32, torch.Generator().manual_seed(4))[0])
 
 
-def test_at_least_sixteen_named_classes():
-    assert shapes.NUM_CLASSES >= 16 and len(shapes.class_names()) == shapes.NUM_CLASSES
+def test_at_least_sixteen_classes_named_in_label_order():
+    names = shapes.class_names()
+    assert shapes.NUM_CLASSES >= 16 and len(set(names)) == shapes.NUM_CLASSES
+    colours = list(shapes.COLOURS)
+    for k in (0, 5, shapes.NUM_CLASSES - 1):  # label k renders shape k // colours with colour k % colours
+        assert names[k] == f"{colours[k % len(colours)]} {shapes.SHAPES[k // len(colours)]}"
 
 
 def test_colour_classes_differ_in_mean_colour_and_images_vary_within_a_class():

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from semantic_bottleneck import similarity
-from semantic_bottleneck.conditioning import ConditionEmbedding
+from semantic_bottleneck.chapters.similarity import tables as similarity
+from semantic_bottleneck.condition.embedding import ConditionEmbedding
 
 
 def _embedding(seed, family="repa", t0=1.0):

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from semantic_bottleneck.__main__ import main
-from semantic_bottleneck.stats import DEFAULT_TAUS
-from test_readers import T0, assert_stats_match, dit_state, np_stats, write_checkpoint
+from semantic_bottleneck.commands.stats_command import DEFAULT_TAUS
+from helpers import T0, assert_stats_match, dit_state, np_stats, write_checkpoint
 
 PART_KEYS = {"cosine_mean", "cosine_min", "npr", "npr_of_mean", "sparsity"}
 
@@ -68,7 +68,7 @@ def _bad_cases(tmp):
         "no class table": ([tmp / "notable.pt", "--family", "dit"], "no class table"),
         "tau zero": ([good, "--family", "dit", "--tau", "0"], "tau must be > 0"),
         "tau negative": ([good, "--family", "dit", "--tau", "0.01", "-1"], "tau must be > 0"),
-        "missing file": ([tmp / "absent.pt"], "must be an existing checkpoint path or one of dit-xl"),
+        "missing file": ([tmp / "absent.pt"], "must be an existing checkpoint path or one of tiny-class, dit-xl"),
         "ambiguous layout": ([good], "pass the family"),
         "not finite t": ([good, "--family", "dit", "--t", "nan"], "t must be a finite timestep"),
     }

@@ -2,7 +2,8 @@
 import pandas as pd
 import pytest
 
-from semantic_bottleneck import paper, status
+from semantic_bottleneck import paper
+from semantic_bottleneck.book import status_page as status
 
 
 def test_paper_numbers_cover_tables_1_to_7_and_store_percent_as_fractions():

@@ -3,11 +3,11 @@ import math
 
 import torch
 
-from semantic_bottleneck.conditioning import ConditionEmbedding
-from semantic_bottleneck.tiny_dit import DiT, TinyDiTConfig, timestep_sinusoid
-from random_models import random_dit
+from semantic_bottleneck.condition.embedding import ConditionEmbedding, timestep_sinusoid
+from semantic_bottleneck.nets.dit import DiT, DiTConfig
+from helpers import random_dit
 
-CONFIG = TinyDiTConfig(image_size=8, patch_size=2, hidden_size=32, depth=2, num_heads=2, num_classes=7)
+CONFIG = DiTConfig(image_size=8, patch_size=2, hidden_size=32, depth=2, num_heads=2, num_classes=7)
 
 
 def test_state_dict_uses_the_official_names_and_shapes():
@@ -54,7 +54,7 @@ def test_condition_embedding_equals_c_that_the_blocks_receive():
 
 
 def test_label_dropout_only_in_training_mode():
-    model = DiT(TinyDiTConfig(image_size=8, patch_size=2, hidden_size=16, depth=1, num_heads=2, num_classes=3,
+    model = DiT(DiTConfig(image_size=8, patch_size=2, hidden_size=16, depth=1, num_heads=2, num_classes=3,
                               class_dropout_prob=1.0))
     labels = torch.tensor([0, 1, 2])
     model.train()
@@ -65,7 +65,7 @@ def test_label_dropout_only_in_training_mode():
 
 def test_position_embedding_matches_the_dit_layout_that_diffusers_rebuilds():
     from diffusers.models.embeddings import get_2d_sincos_pos_embed
-    from semantic_bottleneck.tiny_dit import sincos_pos_embed_2d
+    from semantic_bottleneck.nets.dit import sincos_pos_embed_2d
 
     expected = get_2d_sincos_pos_embed(64, 4, base_size=4, output_type="pt").float()
     torch.testing.assert_close(sincos_pos_embed_2d(64, 4), expected)

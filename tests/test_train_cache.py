@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from semantic_bottleneck import train
-from semantic_bottleneck.tiny_dit import TinyDiTConfig
+from semantic_bottleneck.nets.dit import DiTConfig
+from semantic_bottleneck.tiny import train
 
-SMALL = train.TrainConfig(model=TinyDiTConfig(hidden_size=16, depth=1, num_heads=2), steps=6, batch_size=8, log_every=3)
+SMALL = train.TrainConfig(model=DiTConfig(hidden_size=16, depth=1, num_heads=2), steps=6, batch_size=8, log_every=3)
 
 
 def test_same_seed_gives_identical_weights_and_other_seed_does_not():

@@ -11,9 +11,8 @@ import pytest
 from safetensors.torch import save_file
 import torch
 
-from semantic_bottleneck.readers import FAMILY_NAMES
-from semantic_bottleneck.weights import (MODELS, Mirror, ModelWeights, WeightsError, fetch_weights, file_problem,
-                                         from_hub, model_weights, resolve_checkpoint, weights_dir)
+from semantic_bottleneck.checkpoints.download import (Mirror, ModelWeights, WeightsError, fetch_weights, file_problem,
+                                                      from_hub, weights_dir)
 
 HTML = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>...</body></html>"
 
@@ -61,7 +60,7 @@ def server():
 
 def toy(*mirrors, sha256=None):
     """A registry entry for the local server."""
-    return ModelWeights("toy", "dit", "MIT", tuple(mirrors), "1 kB", sha256=sha256)
+    return ModelWeights("toy", "MIT", tuple(mirrors), "1 kB", sha256=sha256)
 
 
 def one(server, path, filename="toy.pt"):
@@ -135,22 +134,19 @@ def test_http_error_is_reported(server, tmp_path):
         fetch_weights(toy(one(server, "/gone.pt")), tmp_path, progress=False)
 
 
-def test_local_path_stands_in_for_a_download(tmp_path, monkeypatch):
+def test_the_cache_folder_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path / "cache"))
-    local = tmp_path / "mine.pt"
-    local.write_bytes(GOOD)
-    assert resolve_checkpoint(str(local)) == local
-    assert weights_dir() == tmp_path / "cache"
-    with pytest.raises(ValueError, match="dit-xl, sit-xl, repa-xl"):
-        resolve_checkpoint("dit-xxl")
+    assert weights_dir() == tmp_path / "cache" and weights_dir(tmp_path / "other") == tmp_path / "other"
 
 
-def test_registered_file_in_cache_is_used_offline(tmp_path, monkeypatch):
+def test_a_registered_file_in_the_cache_is_used_offline_and_its_hash_recorded(tmp_path, monkeypatch):
+    from semantic_bottleneck import registry
+
     monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path))
     target = tmp_path / "dit-xl" / "DiT-XL-2-256x256.pt"
     target.parent.mkdir()
     target.write_bytes(GOOD)
-    assert resolve_checkpoint("dit-xl") == target
+    assert registry.model("dit-xl").source.file(progress=False) == target
     assert json.loads((target.parent / "DiT-XL-2-256x256.pt.json").read_text())["sha256"] == hashlib.sha256(GOOD).hexdigest()
 
 
@@ -162,22 +158,10 @@ def test_file_problem_checks_safetensors_length(tmp_path):
     assert "truncated" in file_problem(tmp_path / "cut.safetensors")
 
 
-def test_registry():
-    assert set(MODELS) == {"dit-xl", "sit-xl", "repa-xl", "mg-xl", "mdt-xl", "mdt-v2-xl", "lightningdit-xl",
-                           "lightningdit-xl-64ep", "diffusers-dit-xl"}
-    for model in MODELS.values():
-        assert model.family in FAMILY_NAMES and model.license and model.mirrors
-        assert all(url.startswith("https://") for mirror in model.mirrors for url in mirror.urls)
-    assert model_weights("sit-xl").mirrors[0].urls[0].startswith("https://huggingface.co/nyu-visionx/SiT-collections/")
-    assert "dropbox" in model_weights("sit-xl").mirrors[1].urls[0]
-    assert len(model_weights("mg-xl").mirrors[0].urls) == 6
-    assert model_weights("dit-xl").mirrors[0].urls[0] == "https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt"
-
-
 def test_hub_failures_become_one_line_naming_what_was_being_loaded(monkeypatch):
     import huggingface_hub
 
-    from semantic_bottleneck import networks
+    from semantic_bottleneck.checkpoints.load import imagenet_class_names
 
     def offline(*args, **kwargs):
         raise huggingface_hub.errors.LocalEntryNotFoundError("An error happened while trying to locate the file.\n"
@@ -185,7 +169,7 @@ def test_hub_failures_become_one_line_naming_what_was_being_loaded(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
     with pytest.raises(WeightsError) as err:
-        networks.imagenet_class_names()
+        imagenet_class_names()
     message = str(err.value)
     assert "\n" not in message and "ImageNet class names" in message and "LocalEntryNotFoundError" in message
     assert from_hub("x", lambda: 3) == 3

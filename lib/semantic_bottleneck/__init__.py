@@ -1,8 +1,15 @@
-"""Companion code for "A Hidden Semantic Bottleneck in Conditional Embeddings of Diffusion Transformers".
+"""Companion code for "A Hidden Semantic Bottleneck in Conditional Embeddings of Diffusion Transformers"
+(an independent reimplementation, not the authors' code).
 
-Read c (`conditioning`, `readers`, `weights`, `models`), measure it (`measure`, `similarity`, `sparsity`),
-prune it while sampling (`prune`, `sample`, `pruning`), judge the samples (`metrics`), plot (`plot*`), and
-record where every number came from (`provenance`). Tiny models live in `tiny_dit`, `train` and `classifier`.
+Groups, lowest first (a group imports only groups listed before it; `tests/test_architecture.py` checks it):
+- `paper`, `profiles`, `cache`, `devices`: the paper's numbers, the profiles, the model cache, devices;
+- `condition`: form c, read and prune it with hooks, measure it (the core);
+- `nets`, `sampling`, `judge`: architectures; schedules, samplers and presets; metrics and seed statistics;
+- `checkpoints`, `tiny`: released checkpoints (download, read, load); the tiny profile's data, training, judges;
+- `registry`: every model name -> family, weights, network, sampler, condition, paper column (one entry each);
+- `study`: a pruning study on shared noise with seeds, resumable;
+- `chapters/<name>`: each notebook's tables, figures and generated sentences;
+- `book`, `commands`: the book driver, provenance and status page; the `stats` command.
 """
 import warnings
 

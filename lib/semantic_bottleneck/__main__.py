@@ -15,13 +15,13 @@ def main(argv=None):
     book.add_argument("--force", action="store_true", help="re-execute even when nothing changed")
     book.add_argument("--no-render", action="store_true", help="execute only; skip the HTML build")
     stats = sub.add_parser("stats", help="cosine / PR / sparsity statistics of c from a checkpoint")
-    from .stats import add_arguments
+    from .commands.stats_command import add_arguments
     add_arguments(stats)
     args = parser.parse_args(argv)
     if args.command == "book":
-        from .book import build
+        from .book.driver import build
         return build(args.profile, only=args.only, force=args.force, render_html=not args.no_render)
-    from .stats import run
+    from .commands.stats_command import run
     return run(args)
 
 

@@ -1,0 +1,224 @@
+"""The book driver: execute notebooks with papermill (skipping unchanged ones), then render Jupyter Book 1.
+
+A notebook is re-executed when its source, its parameters, the lib's source or the profile changed
+since its last successful run (a content-hash stamp). A failure names the notebook, the cell and the
+error, removes the stale executed copy, and stops the HTML build.
+"""
+from dataclasses import dataclass
+import ast
+import hashlib
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+import time
+
+import nbformat
+
+from .. import profiles
+from ..cache import REPO_ROOT, lib_hash
+from ..profiles import profile_parameters
+from .status_page import write_status_page
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+PARAMS = profiles.PARAMS
+BOOK = REPO_ROOT / "book"
+EXECUTED = BOOK / "executed"
+RESULTS = EXECUTED / "results"
+STAMPS = EXECUTED / "stamps"
+FAILED = BOOK / "_build" / "failed"
+CELL_TIMEOUT_S = {"tiny": 1800, "ci": 600, "paper": None}
+TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
+
+
+class BookError(Exception):
+    """A one-line, user-facing reason why the book cannot be built."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one notebook."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    error: str = ""
+
+
+def notebook_names():
+    """Source notebooks, in book order (file names sort by chapter)."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def load_params(profile, name):
+    """Parameters of notebook `name` under `profile`, from params/<profile>.yaml (section `name`)."""
+    try:
+        params = profile_parameters(profile, name, PARAMS)
+    except (FileNotFoundError, ValueError) as err:
+        raise BookError(str(err)) from None
+    return {**params, "output_dir": str(RESULTS)}
+
+
+def resolved_parameters(profile, name):
+    """Every parameter of notebook `name` under `profile`: its parameters cell's defaults, then the profile file's."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
+    defaults = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}  # the parameters cell's literals
+    return {**defaults, **load_params(profile, name)}
+
+
+def validate_params(path, params):
+    """Reject parameters the notebook does not declare, or whose type differs from the declared default."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise BookError(f"{path.name}: unknown parameter(s) {', '.join(unknown)}; declared: {', '.join(declared)}")
+    for name, value in params.items():
+        expected = _declared_type(declared[name])
+        wrong_bool = isinstance(value, bool) and expected != "bool"
+        if expected in TYPES and (wrong_bool or not isinstance(value, TYPES[expected])):
+            raise BookError(f"{path.name}: parameter {name} must be {expected}, got {value!r}")
+
+
+def _declared_type(spec):
+    """Type name of a declared parameter: its annotation, else the type of its literal default."""
+    if spec.get("inferred_type_name") in TYPES:
+        return spec["inferred_type_name"]
+    try:
+        return type(ast.literal_eval(spec.get("default", ""))).__name__
+    except (ValueError, SyntaxError):
+        return ""
+
+
+def _shown(path):
+    """A path relative to the repository when it lies inside it."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
+def stamp(path, params):
+    """Content hash of what an execution depends on: notebook, parameters, lib source."""
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(json.dumps(params, sort_keys=True).encode())
+    digest.update(lib_hash().encode())
+    return digest.hexdigest()
+
+
+def _stamp_file(name):
+    return STAMPS / f"{name}.json"
+
+
+def is_current(name, params):
+    """True when the executed copy exists and was made from exactly this source, parameters and lib."""
+    stamp_path, executed = _stamp_file(name), EXECUTED / f"{name}.ipynb"
+    if not (stamp_path.exists() and executed.exists()):
+        return False
+    return json.loads(stamp_path.read_text())["stamp"] == stamp(NOTEBOOKS / f"{name}.ipynb", params)
+
+
+def _hide_injected_parameters(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
+def _parameters_cell_index(path):
+    """Index of the cell tagged `parameters` (papermill inserts its injected cell right after it)."""
+    cells = nbformat.read(path, as_version=4).cells
+    return next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), -1)
+
+
+def _forget(name):
+    for path in (EXECUTED / f"{name}.ipynb", _stamp_file(name), RESULTS / f"{name}.csv"):
+        path.unlink(missing_ok=True)
+
+
+def execute(name, profile, force=False):
+    """Execute one notebook unless its stamp is current; never leaves a failed run looking successful."""
+    import papermill
+    from traitlets.config import Config
+
+    source = NOTEBOOKS / f"{name}.ipynb"
+    params = load_params(profile, name)
+    validate_params(source, params)
+    if not force and is_current(name, params):
+        return Outcome(name, "unchanged")
+    for folder in (EXECUTED, RESULTS, STAMPS, FAILED):
+        folder.mkdir(parents=True, exist_ok=True)
+    _forget(name)
+    partial = FAILED / f"{name}.ipynb"
+    start = time.perf_counter()
+    print(f"executing {name} (profile {profile}) ...", flush=True)
+    try:
+        papermill.execute_notebook(
+            str(source), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO_ROOT),
+            progress_bar=False, stderr_file=sys.stderr,  # progress bars reach the console once
+            execution_timeout=CELL_TIMEOUT_S[profile],
+            config=Config(KernelManager={"transport_encryption": "auto"}))
+    except papermill.PapermillExecutionError as err:
+        cell = err.cell_index - int(err.cell_index > _parameters_cell_index(source))  # index in the source notebook
+        evalue = err.evalue.splitlines()[0] if err.evalue else ""
+        return Outcome(name, "FAILED", time.perf_counter() - start,
+                       f"cell {cell} of notebooks/{name}.ipynb raised {err.ename}: {evalue}; "
+                       f"partial output in {_shown(partial)}")
+    except Exception as err:  # a dead kernel, a timeout, a broken notebook file
+        return Outcome(name, "FAILED", time.perf_counter() - start, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    _hide_injected_parameters(partial)
+    os.replace(partial, EXECUTED / f"{name}.ipynb")
+    _stamp_file(name).write_text(json.dumps({"stamp": stamp(source, params), "profile": profile}))
+    return Outcome(name, "executed", time.perf_counter() - start)
+
+
+def render():
+    """Build the HTML with Jupyter Book 1 (warnings are errors); returns the path of index.html."""
+    write_status_page(RESULTS, EXECUTED / "status.md")
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(BOOK), "--config", str(REPO_ROOT / "_config.yml"),
+               "--toc", str(REPO_ROOT / "_toc.yml"), "--path-output", str(BOOK), "-W", "-n", "--keep-going"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise BookError(f"jupyter-book build failed (exit {done.returncode}); its log is above")
+    return BOOK / "_build" / "html" / "index.html"
+
+
+def build(profile, only=None, force=False, render_html=True):
+    """Execute the notebooks of a profile and render the book; returns the process exit status."""
+    names = notebook_names()
+    unknown = sorted(set(only or []) - set(names))
+    try:
+        if not names:
+            raise BookError(f"no notebooks in {NOTEBOOKS}")
+        if unknown:
+            raise BookError(f"--only must name notebooks among {', '.join(names)}; got {', '.join(unknown)}")
+        outcomes = [execute(name, profile, force) for name in (only or names)]
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\nnotebook            status      wall time")
+    for o in outcomes:
+        print(f"{o.name:<20}{o.status:<12}{o.seconds:8.1f} s" + (f"\n    {o.error}" if o.error else ""))
+    failed = [o for o in outcomes if o.status == "FAILED"]
+    if failed:
+        print(f"error: {len(failed)} notebook(s) failed: {', '.join(o.name for o in failed)}; the book was not rendered",
+              file=sys.stderr)
+        return 1
+    if not render_html:
+        return 0
+    stale = [n for n in names if not is_current(n, load_params(profile, n))]
+    if stale:
+        print(f"error: not rendering: {', '.join(stale)} not executed for this source under profile {profile}; "
+              "run without --only", file=sys.stderr)
+        return 1
+    try:
+        index = render()
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"\nbook: {index}")
+    return 0

@@ -1,0 +1,4 @@
+"""Released checkpoints: download (verified, atomic), read c's tensors, load whole networks and decoders.
+
+May import: `condition`, `nets`, `cache`.
+"""

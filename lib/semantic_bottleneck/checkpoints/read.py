@@ -1,0 +1,190 @@
+"""Read the class table and timestep MLP of a released checkpoint into a `ConditionEmbedding`.
+
+One reader per family. Each opens the file lazily (`files.open_checkpoint`) and copies out only the five
+embedder tensors, so a multi-GB checkpoint costs a few MB. Every family's table has a last row for the
+null (CFG) class.
+"""
+import json
+from pathlib import Path
+
+import torch
+
+from ..condition.embedding import ConditionEmbedding
+from .families import family_row
+from .files import CheckpointError, open_checkpoint
+
+ORIGINAL_KEYS = ("y_embedder.embedding_table.weight", "t_embedder.mlp.0.weight", "t_embedder.mlp.0.bias",
+                 "t_embedder.mlp.2.weight", "t_embedder.mlp.2.bias")
+_EMB = "transformer_blocks.{}.norm1.emb."
+_DIFFUSERS_PARTS = ("class_embedder.embedding_table.weight", "timestep_embedder.linear_1.weight",
+                    "timestep_embedder.linear_1.bias", "timestep_embedder.linear_2.weight",
+                    "timestep_embedder.linear_2.bias")
+DIFFUSERS_KEYS = tuple(_EMB.format(0) + part for part in _DIFFUSERS_PARTS)
+
+
+def _layout_hint(keys):
+    if DIFFUSERS_KEYS[0] in keys:
+        return "it is in the diffusers layout: use family 'diffusers-dit'"
+    if ORIGINAL_KEYS[0] in keys:
+        return "it is in the original DiT layout: use family dit, sit, repa, mg, mdt or lightningdit"
+    return "its first keys are " + ", ".join(list(keys)[:3])
+
+
+def _embedding(opened, keys, family, **extra):
+    """Copy the five embedder tensors named by `keys` out of `opened` into a ConditionEmbedding."""
+    state = opened.tensors
+    if keys[0] not in state:
+        raise CheckpointError(f"{opened.path} has no class table ({keys[0]}); {_layout_hint(state)}")
+    missing = [k for k in keys[1:] if k not in state]
+    if missing:
+        raise CheckpointError(f"{opened.path} has a class table but no timestep MLP ({missing[0]})")
+    table, w1, b1, w2, b2 = (state[k].detach().clone() for k in keys)  # copies, so the mmap can close
+    d = table.shape[-1]
+    if table.ndim != 2 or table.shape[0] < 3 or w1.ndim != 2 or w1.shape[0] != d or tuple(w2.shape) != (d, d):
+        raise CheckpointError(f"{opened.path} has embedder shapes table {tuple(table.shape)}, mlp.0 "
+                              f"{tuple(w1.shape)}, mlp.2 {tuple(w2.shape)}; expected (K+1, D), (D, F), (D, D)")
+    row = family_row(family)
+    info = {"family": family, "t0": row.t0, "time_convention": row.time_convention, "source": str(opened.path),
+            "weights": opened.weights, "format": opened.fmt, "dtype": str(table.dtype).replace("torch.", ""),
+            **extra}
+    tensors = [x.float() for x in (table, w1, b1, w2, b2)]
+    return ConditionEmbedding(*tensors, freq_shift=0.0, has_null_row=True, info=info)
+
+
+def _read_original(source, family, **extra):
+    return _embedding(open_checkpoint(source), ORIGINAL_KEYS, family, **extra)
+
+
+def read_dit(source):
+    """Read an original DiT checkpoint (`.pt` plain state dict, or under "ema"/"model"; or safetensors)."""
+    return _read_original(source, "dit")
+
+
+def read_sit(source):
+    """Read a SiT checkpoint (DiT's key layout; t continuous, 0 = noise)."""
+    return _read_original(source, "sit")
+
+
+def read_repa(source):
+    """Read a REPA `last.pt` (SiT layout plus `projectors.*`, maybe under "ema"; t = 1 is noise)."""
+    opened = open_checkpoint(source)
+    projectors = sum(k.startswith("projectors.") for k in opened.tensors)
+    return _embedding(opened, ORIGINAL_KEYS, "repa", projector_tensors=projectors)
+
+
+def read_mg(source):
+    """Read a Model-Guidance SiT checkpoint (`SiT-XL-2-MG.pt`, weights under "ema"; t = 1 is noise)."""
+    return _read_original(source, "mg")
+
+
+def _mdt_version(keys):
+    if any(k.startswith("en_inblocks.") for k in keys):
+        return "v2"
+    return "v1" if any(k.startswith("sideblocks.") for k in keys) else "unknown"
+
+
+def read_mdt(source):
+    """Read an MDT v1 or MDTv2 checkpoint (same embedder keys; the version is recorded in `info`)."""
+    opened = open_checkpoint(source)
+    return _embedding(opened, ORIGINAL_KEYS, "mdt", mdt_version=_mdt_version(opened.tensors))
+
+
+def read_lightningdit(source):
+    """Read a LightningDiT checkpoint's tensors (never instantiating its torch.compile'd model)."""
+    return _read_original(source, "lightningdit")
+
+
+def _diffusers_file(source):
+    """The weights file of a diffusers DiT: a pipeline folder, its `transformer/` folder, or the file."""
+    source = Path(source)
+    if source.is_file():
+        return source
+    folder = source / "transformer" if (source / "transformer").is_dir() else source
+    for pattern in ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
+                    "diffusion_pytorch_model*.safetensors", "diffusion_pytorch_model*.bin"):
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    raise CheckpointError(f"{source} has no diffusion_pytorch_model.safetensors or .bin "
+                          "(expected a diffusers DiT pipeline or transformer folder)")
+
+
+def _copies_equal(tensors, keys):
+    """Whether the last block's embedder copy equals block 0's (every copy must match; models.md 3.2)."""
+    last = max(int(k.split(".")[1]) for k in tensors if k.startswith("transformer_blocks."))
+    other = [k.replace(_EMB.format(0), _EMB.format(last)) for k in keys]
+    return all(o in tensors and torch.equal(tensors[k], tensors[o]) for k, o in zip(keys, other))
+
+
+def read_diffusers_dit(source):
+    """Read a diffusers `DiTTransformer2DModel` (folder or its weights file) through block 0's embedder copy.
+
+    diffusers copies the embedder into every block and runs its sinusoid with `downscale_freq_shift=1`
+    (frequencies over half-1); c here uses the original DiT formulation (freq_shift 0), which is what the
+    converted DiT weights were trained with (models.md section 6.1).
+    """
+    opened = open_checkpoint(_diffusers_file(source))
+    return _embedding(opened, DIFFUSERS_KEYS, "diffusers-dit",
+                      embedder_copies_equal=_copies_equal(opened.tensors, DIFFUSERS_KEYS))
+
+
+def _tiny_config(folder):
+    """The tiny model configuration stored in `config.json` beside `model.pt`, or None."""
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    model = config.get("model") if isinstance(config, dict) else None
+    return model if isinstance(model, dict) and "hidden_size" in model and "num_classes" in model else None
+
+
+def read_tiny(source):
+    """Read this project's tiny checkpoint: its cache folder (`model.pt` + `config.json`) or `model.pt`."""
+    source = Path(source)
+    path = source / "model.pt" if source.is_dir() else source
+    return _read_original(path, "tiny", config=_tiny_config(path.parent))
+
+
+READERS = {"dit": read_dit, "sit": read_sit, "repa": read_repa, "mg": read_mg, "mdt": read_mdt,
+           "lightningdit": read_lightningdit, "diffusers-dit": read_diffusers_dit, "tiny": read_tiny}
+
+
+def _family_from_keys(keys, path):
+    if DIFFUSERS_KEYS[0] in keys:
+        return "diffusers-dit"
+    if ORIGINAL_KEYS[0] not in keys:
+        raise CheckpointError(f"{path} has no class table ({ORIGINAL_KEYS[0]}); {_layout_hint(keys)}")
+    if any(k.startswith("projectors.") for k in keys):
+        return "repa"
+    if any(k.startswith(("en_inblocks.", "sideblocks.", "decoder_pos_embed")) for k in keys):
+        return "mdt"
+    if any(k.startswith(("feat_rope.", "blocks.0.mlp.w12.", "blocks.0.norm1.weight")) for k in keys):
+        return "lightningdit"
+    raise CheckpointError(f"{path} has the plain DiT key layout shared by dit, sit and mg, which differ in time "
+                          "convention; pass the family (--family on the command line)")
+
+
+def detect_family(source):
+    """Name of the family a checkpoint file or folder belongs to, from its layout and keys."""
+    source = Path(source)
+    if not source.exists():
+        raise CheckpointError(f"checkpoint {source} does not exist")
+    if source.is_dir():
+        if (source / "model.pt").is_file() and _tiny_config(source):
+            return "tiny"
+        _diffusers_file(source)
+        return "diffusers-dit"
+    if source.name == "model.pt" and _tiny_config(source.parent):
+        return "tiny"
+    opened = open_checkpoint(source)
+    return _family_from_keys(opened.tensors, source)
+
+
+def read_condition_embedding(source, family=None):
+    """Read c's class table and timestep MLP from any supported checkpoint; detect the family if not given."""
+    if family is not None:
+        family_row(family)
+    return READERS[family or detect_family(source)](source)

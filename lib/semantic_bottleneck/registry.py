@@ -1,0 +1,152 @@
+"""Every model name a notebook or a command may pass, in one place: adding a model is one entry of `MODELS`.
+
+An entry names the model's family (time convention, t0: `checkpoints.families`), where its weights come from
+and how they load (its `source`: a checkpoint in its official layout with mirrors and decoder, diffusers, or a
+tiny model trained here), the sampler preset it runs with, what it is conditioned on, and the paper's column
+and tables for it. `model(name)` rejects an unknown name with the list of known ones.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoints.download import Mirror, ModelWeights, hf_url, split_parts
+from .checkpoints.read import read_condition_embedding
+from .checkpoints.sources import DiffusersDiT, OfficialCheckpoint, SdVae, Vavae
+from .tiny.class_model import TinyClassModel
+
+CONDITIONS = {
+    "imagenet classes": "one of ImageNet's 1000 classes (a row of the class table)",
+    "shape classes": "one of the procedural shape classes (shape x colour)",
+}
+
+
+@dataclass(frozen=True)
+class Model:
+    """One registered model: family, source of its weights and network, sampler, condition, paper column and tables.
+
+    `paper_tables` is (table of its pruning FID/IS/CLIP, that table's row prefix, Table 6's row prefix), or None
+    when the paper has no pruning numbers for it; `not_sampled` says why a model has no sampling path here.
+    """
+
+    name: str
+    family: str
+    source: object
+    sampler: str | None
+    condition: str
+    paper_column: str | None = None
+    paper_tables: tuple | None = None
+    not_sampled: str = ""
+    note: str = ""
+
+
+_MG_RELEASE = "https://github.com/tzco/diffusion-wo-cfg/releases/download/1.0"
+_ONE_COPY = "UNCONFIRMED (about 2.7 GB per fp32 copy of 675M parameters)"
+_VAVAE = "hustvl/vavae-imagenet256-f16d32-dinov2"
+SD_VAE_EMA, SD_VAE_MSE = SdVae("stabilityai/sd-vae-ft-ema"), SdVae("stabilityai/sd-vae-ft-mse")
+DECODERS = {w.name: w for w in (  # files that decode a model's samples, not diffusion models themselves
+    ModelWeights("vavae-f16d32", "MIT", (
+        Mirror((hf_url(_VAVAE, "vavae-imagenet256-f16d32-dinov2.pt"),), "vavae-imagenet256-f16d32-dinov2.pt"),),
+        "UNCONFIRMED", note="VA-VAE tokenizer of LightningDiT (LDM KL-autoencoder layout)"),
+    ModelWeights("vavae-f16d32-latent-stats", "MIT", (
+        Mirror((hf_url(_VAVAE, "latents_stats.pt"),), "latents_stats.pt"),),
+        "UNCONFIRMED (a few kB)", note="per-channel mean/std LightningDiT's latents are normalised with"),
+)}
+VAVAE = Vavae(DECODERS["vavae-f16d32"], DECODERS["vavae-f16d32-latent-stats"])
+_MDT_V2 = ("is an MDTv2, whose U-shaped encoder/decoder blocks with skip connections this project does not "
+           "implement (MDT v1, `mdt-xl`, can be sampled)")
+
+MODELS = {m.name: m for m in (
+    Model("tiny-class", "tiny", TinyClassModel(), "tiny-ddim-20", "shape classes", paper_tables=("T2", "", "REPA/"),
+          note="trained here; its pruning rows are analogs of REPA's Table 2"),
+    Model("dit-xl", "dit", OfficialCheckpoint(ModelWeights("dit-xl", "CC-BY-NC-4.0", (
+        Mirror(("https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt",), "DiT-XL-2-256x256.pt"),
+        Mirror((hf_url("city96/DiT", "DiT-XL-2-256x256-fp16.safetensors"),), "DiT-XL-2-256x256-fp16.safetensors",
+               "fp16 copy in the original layout; statistics agree to fp16 precision")),
+        "about 2.7 GB (exact bytes UNCONFIRMED)"), SD_VAE_MSE), "dit-ddpm-250-fid", "imagenet classes", "DiT"),
+    Model("sit-xl", "sit", OfficialCheckpoint(ModelWeights("sit-xl", "MIT", (
+        Mirror((hf_url("nyu-visionx/SiT-collections", "SiT-XL-2-256.pt"),), "SiT-XL-2-256.pt",
+               "authors' Hugging Face home since 2025-11 (willisma/SiT#42); file name in the repo UNCONFIRMED"),
+        Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/as9oeomcbub47de5g4be0/SiT-XL-2-256.pt"
+                "?rlkey=uxzxmpicu46coq3msb17b9ofa&dl=0",), "SiT-XL-2-256.pt", "Dropbox, deprecated by the authors")),
+        _ONE_COPY), SD_VAE_EMA), "sit-euler-250", "imagenet classes", "SiT"),
+    Model("repa-xl", "repa", OfficialCheckpoint(ModelWeights("repa-xl", "MIT", (
+        Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/cxedbs4da5ugjq5wg3zrg/last.pt"
+                "?rlkey=8otgrdkno0nd89po3dpwngwcc&st=apcc645o&dl=0",), "last.pt", "REPA utils.py download link"),
+        split_parts(_MG_RELEASE, "SiT-XL-2-REPA")), _ONE_COPY), SD_VAE_EMA), "repa-sde-250", "imagenet classes",
+          "REPA", ("T2", "", "REPA/")),
+    Model("mg-xl", "mg", OfficialCheckpoint(ModelWeights("mg-xl", "UNCONFIRMED", (split_parts(_MG_RELEASE, "SiT-XL-2-MG"),),
+                                                         _ONE_COPY), SD_VAE_EMA),
+          "mg-sde-250", "imagenet classes", "MG", ("T3", "MG/", "MG/")),
+    Model("mdt-xl", "mdt", OfficialCheckpoint(ModelWeights("mdt-xl", "Apache-2.0", (
+        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v1_ckpt.pt"),), "mdt_xl2_v1_ckpt.pt"),), _ONE_COPY), SD_VAE_MSE),
+          "mdt-ddpm-500", "imagenet classes", "MDT"),
+    Model("mdt-v2-xl", "mdt", OfficialCheckpoint(ModelWeights("mdt-v2-xl", "Apache-2.0", (
+        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v2_ckpt.pt"),), "mdt_xl2_v2_ckpt.pt"),), _ONE_COPY)),
+          None, "imagenet classes", "MDT", not_sampled=_MDT_V2),
+    Model("lightningdit-xl", "lightningdit", OfficialCheckpoint(ModelWeights("lightningdit-xl", "MIT", (
+        Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-800ep", "lightningdit-xl-imagenet256-800ep.pt"),),
+               "lightningdit-xl-imagenet256-800ep.pt"),), _ONE_COPY, note="800 epochs, FID 1.35 with CFG"), VAVAE),
+          "lightningdit-euler-250", "imagenet classes", "LightningDiT", ("T3", "LightningDiT/", "LightningDiT/")),
+    Model("lightningdit-xl-64ep", "lightningdit", OfficialCheckpoint(ModelWeights("lightningdit-xl-64ep", "MIT", (
+        Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-64ep", "lightningdit-xl-imagenet256-64ep.pt"),),
+               "lightningdit-xl-imagenet256-64ep.pt"),), _ONE_COPY, note="64 epochs, FID 2.11 with CFG"), VAVAE),
+          "lightningdit-64ep-euler-250", "imagenet classes", "LightningDiT"),
+    Model("diffusers-dit-xl", "diffusers-dit", DiffusersDiT(ModelWeights("diffusers-dit-xl", "CC-BY-NC-4.0", (
+        Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.bin"),),
+               "diffusion_pytorch_model.bin", "the only transformer file on main (pickle, 28 embedder copies)"),
+        Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.safetensors", "refs/pr/1"),),
+               "diffusion_pytorch_model.safetensors", "unmerged PR branch refs/pr/1")), "about 3 GB"),
+        "facebook/DiT-XL-2-256", SD_VAE_MSE), "diffusers-dit-ddim-50", "imagenet classes", "DiT"),
+)}
+
+
+def model(name):
+    """The registry entry of a model name; ValueError listing every known name."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
+    return MODELS[name]
+
+
+def load_embedding(name_or_path, profile="tiny", family=None, progress=True):
+    """c's class table and timestep MLP (`ConditionEmbedding`) of a registry name, or of a checkpoint path.
+
+    A path is read with `family` (detected from its keys where the file allows); a name through its source.
+    """
+    name = str(name_or_path)
+    if name in MODELS and not Path(name).exists():
+        entry = MODELS[name]
+        if family not in (None, entry.family):
+            raise ValueError(f"family must be {entry.family} for {name} (or not given); got {family!r}")
+        return entry.source.embedding(entry, profile, progress)
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise ValueError(f"model must be an existing checkpoint path or one of {', '.join(MODELS)}; got {name!r}")
+    return read_condition_embedding(path, family)
+
+
+def load_network(name, profile, device="cpu", progress=True):
+    """A `LoadedNetwork` (network, c's tensors, decoder, conditions) of a registry name, ready to sample."""
+    entry = model(name)
+    if entry.not_sampled:
+        raise ValueError(f"model {name} cannot be sampled here: it {entry.not_sampled}")
+    return entry.source.network(entry, profile, device, progress)
+
+
+def class_names(name, profile):
+    """The class names of a model's label space."""
+    entry = model(name)
+    return entry.source.class_names(entry, profile)
+
+
+def paper_column(name):
+    """The paper's column for a model (e.g. "REPA"), or None for models the paper does not study."""
+    return model(name).paper_column if name in MODELS else None
+
+
+def registry_frame():
+    """Every registered model as a table: family, condition, sampler, paper column and tables, why not sampled."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": m.name, "family": m.family, "condition": m.condition,
+                          "sampler": m.sampler or "", "paper column": m.paper_column or "",
+                          "paper tables": "" if m.paper_tables is None else f"{m.paper_tables[0]}, T6",
+                          "not sampled here": m.not_sampled, "note": m.note} for m in MODELS.values()]).set_index("model")

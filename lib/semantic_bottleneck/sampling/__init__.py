@@ -1,0 +1,4 @@
+"""Noise schedules, per-index noise, sampler presets and the epsilon and velocity sampling loops.
+
+May import: nothing else of this package (models are called through `generate.model_output`).
+"""

@@ -1,0 +1,4 @@
+"""One pruning study, for every chapter that samples: rows on shared noise, scores per seed, resumable on disk.
+
+May import: `registry`, `condition`, `sampling`, `judge`, `cache`, `devices`.
+"""

@@ -1,0 +1,74 @@
+"""The tiny class-conditional DiT (`tiny-class`) and its evaluation classifier, per profile, as the registry loads them.
+
+The model is trained here on procedural shapes on first use and cached (`train`); its size depends on the
+profile (`ci` is smaller and shorter; `paper` uses the `tiny` one, for the training-dynamics runs).
+"""
+from ..cache import cache_root
+from ..condition.embedding import ConditionEmbedding
+from ..nets.dit import DiTConfig
+from ..profiles import check_profile
+from ..sampling.conditions import ClassLabels
+from ..sampling.network import LoadedNetwork
+from . import shapes
+from .classifier import ClassifierConfig, load_or_train_classifier
+from .train import TrainConfig, first_step_t, load_or_train
+
+TINY_RUNS = {
+    "tiny": TrainConfig(),
+    "ci": TrainConfig(model=DiTConfig(hidden_size=64, depth=2, num_heads=2), steps=350, log_every=50),
+}
+CLASSIFIERS = {"tiny": ClassifierConfig(), "ci": ClassifierConfig(steps=250, heldout_size=500)}
+_LOADED = {}  # (training configuration, cache folder) -> what load_or_train returned
+
+
+def tiny_profile(profile):
+    """The tiny models' profile for a notebook profile (`paper` uses the `tiny` models)."""
+    return "tiny" if check_profile(profile) == "paper" else profile
+
+
+def tiny_train_config(profile):
+    """The tiny DiT's training configuration for a profile."""
+    return TINY_RUNS[tiny_profile(profile)]
+
+
+def load_tiny_dit(profile, progress=True):
+    """The cached tiny DiT of a profile (trained on first use): (model, training log, cache folder).
+
+    Read from disk once per process: every later call returns the same objects.
+    """
+    key = (tiny_train_config(profile), str(cache_root()))
+    if key not in _LOADED:
+        _LOADED[key] = load_or_train(key[0], progress)
+    return _LOADED[key]
+
+
+def load_eval_classifier(profile, progress=True):
+    """The cached evaluation classifier of a profile: (model, held-out accuracy)."""
+    return load_or_train_classifier(CLASSIFIERS[tiny_profile(profile)], progress)
+
+
+class TinyClassModel:
+    """Registry source of `tiny-class`: the profile's tiny DiT, its c and its class names (procedural shapes)."""
+
+    def embedding(self, model, profile, progress=True):
+        """c's class table and timestep MLP, read from the trained model's state dict."""
+        dit, _, folder = load_tiny_dit(profile, progress)
+        return self._embedding(model, dit, folder)
+
+    def _embedding(self, model, dit, folder):
+        return ConditionEmbedding.from_state_dict(
+            dit.state_dict(), family=model.family, model=model.name, t0=first_step_t(),
+            time_convention="integer DDPM t in 0..999, 999 = noise", source=str(folder),
+            class_names=shapes.class_names()[: dit.config.num_classes])
+
+    def network(self, model, profile, device="cpu", progress=True):
+        """The trained tiny DiT on `device`, with its embedding (one read from disk)."""
+        dit, _, folder = load_tiny_dit(profile, progress)
+        embedding = self._embedding(model, dit, folder)
+        k = dit.config.num_classes
+        return LoadedNetwork(dit.to(device), embedding, None, ClassLabels(k), model.family, dit.config.hidden_size,
+                             embedding.info["class_names"])
+
+    def class_names(self, model, profile):
+        """The procedural classes the profile's model was trained on."""
+        return shapes.class_names()[: tiny_train_config(profile).model.num_classes]

@@ -1,0 +1,111 @@
+"""Train the tiny DiT on procedural shapes, seed-determined and cached by configuration hash.
+
+Every `log_every` steps the cosine and nPR of c at the first denoising step are appended to
+`training_log.csv` beside the checkpoint (the sparsity chapter plots training dynamics from it).
+"""
+from dataclasses import asdict, dataclass, field
+import json
+import os
+import time
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..cache import entry_dir
+from ..condition.embedding import ConditionEmbedding
+from ..condition.measure import cosine_summary, npr_readings
+from ..nets.dit import DiT, DiTConfig
+from ..sampling.schedule import LinearSchedule
+from . import shapes
+
+CACHE_VERSION = 2  # bump when training code changes in a way that changes the weights
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a tiny training run (and so its cache key)."""
+
+    model: DiTConfig = field(default_factory=DiTConfig)
+    steps: int = 4500
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    log_every: int = 100
+    num_train_timesteps: int = 1000  # timesteps used in training, evenly spaced over 0..999 (Fig. 43)
+
+    def as_dict(self):
+        """Plain-dict form, including the cache version."""
+        return {**asdict(self), "cache_version": CACHE_VERSION}
+
+
+def training_loss(model, x0, labels, schedule, generator, timestep_pool=None):
+    """Epsilon-prediction MSE at uniformly drawn timesteps (from `timestep_pool` when given)."""
+    n = x0.shape[0]
+    if timestep_pool is None:
+        t = torch.randint(0, schedule.num_timesteps, (n,), generator=generator)
+    else:
+        t = timestep_pool[torch.randint(0, len(timestep_pool), (n,), generator=generator)]
+    noise = torch.randn(x0.shape, generator=generator)
+    x_t = schedule.add_noise(x0, noise, t)
+    return F.mse_loss(model(x_t, t, labels), noise)
+
+
+def first_step_t(schedule_length=1000):
+    """The first denoising timestep of the tiny model's DDPM schedule (999)."""
+    return schedule_length - 1
+
+
+def _log_row(model, step, loss):
+    emb = ConditionEmbedding.from_state_dict(model.state_dict())
+    c = emb.c(first_step_t())
+    return {"step": step, "loss": loss, **cosine_summary(c), **npr_readings(c)}
+
+
+def train_tiny_dit(config: TrainConfig, progress=True):
+    """Train a tiny DiT from scratch; returns (model in eval mode, training log DataFrame)."""
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = DiT(config.model)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = LinearSchedule()
+    pool = torch.linspace(0, schedule.num_timesteps - 1, config.num_train_timesteps).round().long()
+    rows, running = [], None
+    bar = tqdm(range(1, config.steps + 1), desc="training tiny DiT", disable=not progress, mininterval=2)
+    for step in bar:
+        x0, labels = shapes.batch(config.batch_size, generator, config.model.image_size, config.model.num_classes)
+        loss = training_loss(model, x0, labels, schedule, generator, pool)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % config.log_every == 0 or step == config.steps:
+            model.eval()
+            rows.append(_log_row(model, step, running))
+            model.train()
+            bar.set_postfix(loss=f"{running:.4f}", npr=f"{rows[-1]['npr_of_mean_vector']:.3f}")
+    return model.eval(), pd.DataFrame(rows)
+
+
+def load_or_train(config: TrainConfig, progress=True):
+    """The cached model for `config` (trained on first use); returns (model, log, cache folder)."""
+    folder = entry_dir("tiny-dit", config.as_dict())
+    checkpoint, log_path = folder / "model.pt", folder / "training_log.csv"
+    if checkpoint.exists() and log_path.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model = DiT(config.model)
+        model.load_state_dict(state, strict=True)
+        return model.eval(), pd.read_csv(log_path), folder
+    start = time.perf_counter()
+    model, log = train_tiny_dit(config, progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = f".{os.getpid()}.tmp"  # concurrent trainers of one configuration never share a temporary file
+    torch.save(model.state_dict(), folder / f"model.pt{tmp}")
+    log.to_csv(folder / f"training_log.csv{tmp}", index=False)
+    (folder / f"config.json{tmp}").write_text(
+        json.dumps({**config.as_dict(), "train_seconds": time.perf_counter() - start}, indent=1))
+    for name in ("config.json", "training_log.csv", "model.pt"):  # the checkpoint last: it marks the entry done
+        os.replace(folder / f"{name}{tmp}", folder / name)
+    return model, log, folder

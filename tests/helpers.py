@@ -1,0 +1,247 @@
+"""Helpers shared by the tests: random models, small checkpoints in each official layout written to disk, and an
+independent numpy reference for the statistics of c. (Tests import from here, never from each other.)"""
+from argparse import Namespace
+from dataclasses import asdict
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from safetensors.torch import save_file
+import torch
+
+from semantic_bottleneck.nets import vavae
+from semantic_bottleneck.nets.dit import DiT, DiTConfig
+from semantic_bottleneck.nets.lightningdit import LightningDiT, LightningDiTConfig
+
+
+# ----------------------------------------------------------------------------- random models
+
+def randomize(build, seed=0, std=0.3):
+    """`build()` after seeding torch, in eval mode, every parameter redrawn from N(0, std^2); buffers kept."""
+    torch.manual_seed(seed)
+    model = build().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, std)
+    return model
+
+
+def random_dit(config, seed=0, std=0.3):
+    """A random `nets.dit.DiT` of `config`."""
+    return randomize(lambda: DiT(config), seed, std)
+
+
+SMALL_LIGHTNING = LightningDiTConfig(image_size=4, patch_size=1, in_channels=6, hidden_size=32, depth=2, num_heads=2,
+                                     num_classes=5)
+SMALL_DECODER = vavae.DecoderConfig(z_channels=6, base_channels=32, channel_mult=(1, 2), num_res_blocks=1,
+                                    attention_levels=(1,))
+
+
+def random_lightningdit(config=SMALL_LIGHTNING, seed=0, std=0.2):
+    """A LightningDiT with every parameter random (adaLN-Zero would make c irrelevant); RoPE buffers kept."""
+    return randomize(lambda: LightningDiT(config), seed, std)
+
+
+def random_decoder(config=SMALL_DECODER, seed=0):
+    """A small LDM decoder with every parameter random."""
+    return randomize(lambda: vavae.Decoder(config), seed, 0.1)
+
+
+def write_vavae(folder, seed=0, stats=None):
+    """A small VA-VAE tokenizer file in its training layout (encoder, loss, decoder) and a latents_stats.pt."""
+    decoder = random_decoder(seed=seed)
+    torch.manual_seed(seed)
+    post = torch.nn.Conv2d(6, 6, 1)
+    state = {"encoder.conv_in.weight": torch.randn(32, 3, 3, 3), "loss.logvar": torch.zeros(()),
+             "post_quant_conv.weight": post.weight.detach(), "post_quant_conv.bias": post.bias.detach(),
+             **{"decoder." + k: v for k, v in decoder.state_dict().items()}}
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state, "global_step": 10}, folder / "vavae.pt")
+    stats = stats if stats is not None else {"mean": torch.randn(1, 6, 1, 1), "std": torch.rand(1, 6, 1, 1) + 0.5}
+    torch.save(stats, folder / "latents_stats.pt")
+    return folder / "vavae.pt", folder / "latents_stats.pt", decoder, post, stats
+
+
+# ----------------------------------------------------------------------------- checkpoints in official layouts
+
+D, K, F = 32, 11, 256  # width of c, real classes (the table has K + 1 rows), sinusoid width
+TAUS = (0.01, 0.02, 0.05, 0.1)
+EMBEDDER = ("y_embedder.embedding_table.weight", "t_embedder.mlp.0.weight", "t_embedder.mlp.0.bias",
+            "t_embedder.mlp.2.weight", "t_embedder.mlp.2.bias")
+T0 = {"dit": 999, "sit": 0.0, "repa": 1.0, "mg": 1.0, "mdt": 999, "lightningdit": 0.0, "diffusers-dit": 999,
+      "tiny": 999}
+
+
+# ----------------------------------------------------------------------------- independent numpy reference
+
+def np_time(tensors, t):
+    """t_emb(t) with DiT's formula: [cos, sin] of t * 10000^(-i/128), Linear, SiLU, Linear (float64)."""
+    w1, b1, w2, b2 = (tensors[k].double().numpy() for k in EMBEDDER[1:])
+    args = t * np.exp(-np.log(10000.0) * np.arange(F // 2) / (F // 2))
+    h = w1 @ np.concatenate([np.cos(args), np.sin(args)]) + b1
+    return w2 @ (h / (1.0 + np.exp(-h))) + b2
+
+
+def np_vector_stats(v, taus=TAUS):
+    """Cosine mean/min over distinct pairs, nPR averaged over rows, nPR of the mean row, sparsity of the mean."""
+    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+    cos = (unit @ unit.T)[~np.eye(len(v), dtype=bool)]
+    a = np.abs(v)
+    npr = (a.sum(1) ** 2 / (a**2).sum(1)) / v.shape[1]
+    m = np.abs(v.mean(0))
+    return {"cosine_mean": cos.mean(), "cosine_min": cos.min(), "npr": npr.mean(),
+            "npr_of_mean": m.sum() ** 2 / (m**2).sum() / v.shape[1],
+            "sparsity": {format(tau, "g"): float((m < tau).mean()) for tau in taus}}
+
+
+def np_stats(tensors, t, taus=TAUS):
+    """Every statistic of the stats command for y + t, y alone and t alone, from the raw tensors."""
+    y = tensors[EMBEDDER[0]].double().numpy()[:K]  # the null row (last) excluded
+    temb = np_time(tensors, t)
+    a = np.abs(temb)
+    return {"y_plus_t": np_vector_stats(y + temb, taus), "y_only": np_vector_stats(y, taus),
+            "t_only": {"npr": a.sum() ** 2 / (a**2).sum() / D}}
+
+
+def assert_stats_match(got, expected):
+    """Compare a checkpoint_stats / --json dict with np_stats."""
+    for part in ("y_plus_t", "y_only"):
+        for key in ("cosine_mean", "cosine_min", "npr", "npr_of_mean"):
+            assert got[part][key] == pytest.approx(expected[part][key], abs=2e-5), (part, key)
+        assert got[part]["sparsity"] == expected[part]["sparsity"], part
+    assert got["t_only"]["npr"] == pytest.approx(expected["t_only"]["npr"], abs=2e-5)
+
+
+# ----------------------------------------------------------------------------- checkpoints in official layouts
+
+def embedder(seed):
+    """The five embedder tensors; the null row is large so that counting it would change every statistic."""
+    g = torch.Generator().manual_seed(seed)
+    table = 0.02 * torch.randn(K + 1, D, generator=g)
+    table[K] = 3.0 * torch.randn(D, generator=g)
+    return {EMBEDDER[0]: table, EMBEDDER[1]: 0.02 * torch.randn(D, F, generator=g),
+            EMBEDDER[2]: 0.01 * torch.randn(D, generator=g), EMBEDDER[3]: 0.1 * torch.randn(D, D, generator=g),
+            EMBEDDER[4]: 0.01 * torch.randn(D, generator=g)}
+
+
+def blocks(prefix, n, d=D):
+    """Per-block DiT tensors (attention, MLP, adaLN) under `prefix.i.`."""
+    out = {}
+    for i in range(n):
+        b = f"{prefix}.{i}."
+        out.update({b + "attn.qkv.weight": torch.randn(3 * d, d), b + "attn.qkv.bias": torch.randn(3 * d),
+                    b + "attn.proj.weight": torch.randn(d, d), b + "mlp.fc1.weight": torch.randn(4 * d, d),
+                    b + "mlp.fc2.weight": torch.randn(d, 4 * d), b + "adaLN_modulation.1.weight": torch.randn(6 * d, d),
+                    b + "adaLN_modulation.1.bias": torch.randn(6 * d)})
+    return out
+
+
+def dit_state(seed, out_channels=8):
+    """A DiT/SiT-layout state dict: embedder, patch embed, pos_embed, 2 blocks, final layer."""
+    return {**embedder(seed), "x_embedder.proj.weight": torch.randn(D, 4, 2, 2), "x_embedder.proj.bias": torch.randn(D),
+            "pos_embed": torch.randn(1, 16, D), **blocks("blocks", 2),
+            "final_layer.linear.weight": torch.randn(4 * out_channels, D),
+            "final_layer.adaLN_modulation.1.weight": torch.randn(2 * D, D)}
+
+
+def mdt_state(seed, version):
+    """An MDT v1 (blocks + sideblocks) or v2 (en_inblocks/en_outblocks/de_blocks + sideblocks) state dict."""
+    base = {k: v for k, v in dit_state(seed).items() if not k.startswith("blocks.")}
+    extra = {"decoder_pos_embed": torch.randn(1, 16, D), "mask_token": torch.randn(1, 1, D), **blocks("sideblocks", 1)}
+    if version == "v1":
+        return {**base, **extra, **blocks("blocks", 2), "blocks.0.attn.rel_pos_bias.relative_position_bias_table":
+                torch.randn(52, 2)}
+    return {**base, **extra, **blocks("en_inblocks", 1), **blocks("en_outblocks", 1), **blocks("de_blocks", 1),
+            "en_outblocks.0.skip_linear.weight": torch.randn(D, 2 * D)}
+
+
+def lightningdit_state(seed):
+    """A LightningDiT-layout state dict: RMSNorm weights, SwiGLU w12/w3, RoPE buffers, 32-channel patch 1."""
+    state = {k: v for k, v in dit_state(seed, out_channels=32).items() if ".mlp.fc" not in k}
+    for i in range(2):
+        state.update({f"blocks.{i}.norm1.weight": torch.ones(D), f"blocks.{i}.norm2.weight": torch.ones(D),
+                      f"blocks.{i}.mlp.w12.weight": torch.randn(4 * D, D), f"blocks.{i}.mlp.w3.weight": torch.randn(D, 2 * D)})
+    state.update({"x_embedder.proj.weight": torch.randn(D, 32, 1, 1), "feat_rope.freqs_cos": torch.randn(256, 8),
+                  "feat_rope.freqs_sin": torch.randn(256, 8), "final_layer.norm_final.weight": torch.ones(D)})
+    return state
+
+
+def perturbed(state):
+    """Another weight set of the same keys (the raw "model" beside "ema")."""
+    return {k: v + 1.0 for k, v in state.items()}
+
+
+def write_checkpoint(family, folder, seed=0):
+    """Write a small checkpoint of `family` in its official layout; returns (source, embedder tensors, weights)."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{family}.pt"
+    if family in ("dit", "sit"):
+        state = dit_state(seed)
+        torch.save(state, path)
+        return path, state, "state dict"
+    if family == "repa":  # trainer checkpoint: model/ema/opt/args/steps; projectors after block 8 in the real one
+        state = {k: v for k, v in dit_state(seed, out_channels=4).items()}
+        state.update({"projectors.0.0.weight": torch.randn(64, D), "projectors.0.2.weight": torch.randn(64, 64),
+                      "projectors.0.4.weight": torch.randn(24, 64)})
+        torch.save({"model": perturbed(state), "ema": state, "opt": {"state": {}, "param_groups": [{"lr": 1e-4}]},
+                    "args": Namespace(model="SiT-XL/2", encoder_depth=8), "steps": 4000000}, path)
+        return path, state, "ema"
+    if family == "mg":  # EMA weights as saved from a DDP-wrapped model ("module." prefix)
+        state = dit_state(seed, out_channels=4)
+        torch.save({"ema": {"module." + k: v for k, v in state.items()}, "args": Namespace(cfg_scale=1.0)}, path)
+        return path, state, "ema"
+    if family in ("mdt", "mdt-v1"):
+        state = mdt_state(seed, "v2" if family == "mdt" else "v1")
+        torch.save(state, path)
+        return path, state, "state dict"
+    if family == "lightningdit":
+        state = lightningdit_state(seed)
+        torch.save({"model": perturbed(state), "ema": state, "opt": {},
+                    "config": {"model": {"model_type": "LightningDiT-XL/1"}, "transport": {"timestep_shift": 0.3}}},
+                   path)
+        return path, state, "ema"
+    if family == "diffusers-dit":  # weights file alone: the embedder copied into each block
+        state = embedder(seed)
+        names = ("class_embedder.embedding_table.weight", "timestep_embedder.linear_1.weight",
+                 "timestep_embedder.linear_1.bias", "timestep_embedder.linear_2.weight", "timestep_embedder.linear_2.bias")
+        flat = {f"transformer_blocks.{i}.norm1.emb.{n}": state[k].clone() for i in range(2) for n, k in zip(names, EMBEDDER)}
+        flat.update({"transformer_blocks.0.norm1.linear.weight": torch.randn(6 * D, D), "proj_out_1.weight": torch.randn(2 * D, D)})
+        path = folder / "diffusion_pytorch_model.safetensors"
+        save_file(flat, str(path))
+        return path, state, "state dict"
+    if family == "tiny":  # this project's cache folder: model.pt + config.json
+        torch.manual_seed(seed)
+        config = DiTConfig(image_size=8, patch_size=2, hidden_size=D, depth=2, num_heads=2, num_classes=K)
+        state = DiT(config).state_dict()
+        state["y_embedder.embedding_table.weight"] = embedder(seed)[EMBEDDER[0]]
+        torch.save(state, folder / "model.pt")
+        (folder / "config.json").write_text(json.dumps({"model": asdict(config), "steps": 10}))
+        return folder, state, "state dict"
+    raise AssertionError(family)
+
+
+# ----------------------------------------------------------------------------- a notebook's parameters
+
+def study_params(**values):
+    """The parameters a pruning study reads (`study.protocol.run_study`, `chapters.pruning.rows.table2_specs`)."""
+    from semantic_bottleneck.profiles import Params
+
+    defaults = dict(profile="paper", samplers={}, samples_per_seed=10, seeds=2, seed=0, batch_size=256, device="cpu",
+                    dtype="float32", grid_samples=10, threads=0, resume_dir="", row_mapping="fraction",
+                    mask_reading="per_sample", last_k=1, other_reading_rows=False, sweep_tail_fractions=[],
+                    sweep_head_dims=[], sweep_k=[])
+    return Params({**defaults, **values})
+
+
+def small_judge(num_classes=5, image_size=16, references=40, kid_subsets=5, kid_subset_size=10):
+    """A judge on a small random evaluation classifier against random reference images (for protocol tests)."""
+    from semantic_bottleneck.judge.features import ClassifierAgreement, ClassifierFeatures
+    from semantic_bottleneck.judge.metrics import Judge, Reference
+    from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
+
+    torch.manual_seed(0)
+    extractor = ClassifierFeatures(EvalClassifier(ClassifierConfig(width=4, num_classes=num_classes)).eval())
+    reference = Reference.from_features(extractor(torch.rand(references, 3, image_size, image_size) * 2 - 1)[0], "random")
+    return Judge(extractor, ClassifierAgreement(), reference, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size)
