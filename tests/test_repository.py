@@ -2,6 +2,7 @@
 import ast
 from pathlib import Path
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -101,7 +102,11 @@ def test_papermill_sees_every_parameter_of_the_parameters_cell(path):
 @pytest.mark.slow
 def test_the_wheel_holds_every_module_and_data_file(tmp_path):
     """Colab installs the package from the repository, non-editable: every subpackage and data file must be inside."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+    source = tmp_path / "source"  # a copy, so that the build leaves nothing in the repository
+    shutil.copytree(LIB, source / "lib" / "semantic_bottleneck", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("semantic_bottleneck-*.whl"))
     inside = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("semantic_bottleneck/")}
