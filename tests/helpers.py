@@ -1,9 +1,17 @@
-"""Helpers shared by the tests: random models, small checkpoints in each official layout written to disk, and an
-independent numpy reference for the statistics of c. (Tests import from here, never from each other.)"""
+"""Helpers shared by the tests: random models, small checkpoints in each official layout written to disk, an
+independent numpy reference for the statistics of c, a loopback HTTP server, read-only folders, and the book driver
+on throw-away notebooks. (Tests import from here, never from each other.)"""
 from argparse import Namespace
+import builtins
+import contextlib
 from dataclasses import asdict
+import errno
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import io
 import json
+import os
 import pathlib
+import threading
 
 import numpy as np
 import pytest
@@ -230,7 +238,7 @@ def study_params(**values):
 
     defaults = dict(profile="paper", samplers={}, samples_per_seed=10, seeds=2, seed=0, batch_size=256, device="cpu",
                     dtype="float32", grid_samples=10, threads=0, resume_dir="", row_mapping="fraction",
-                    mask_reading="per_sample", last_k=1, other_reading_rows=False, sweep_tail_fractions=[],
+                    mask_reading="per_sample", last_k=1, other_reading_rows=False, branch_rows=False, sweep_tail_fractions=[],
                     sweep_head_dims=[], sweep_k=[])
     return Params({**defaults, **values})
 
@@ -245,3 +253,258 @@ def small_judge(num_classes=5, image_size=16, references=40, kid_subsets=5, kid_
     extractor = ClassifierFeatures(EvalClassifier(ClassifierConfig(width=4, num_classes=num_classes)).eval())
     reference = Reference.from_features(extractor(torch.rand(references, 3, image_size, image_size) * 2 - 1)[0], "random")
     return Judge(extractor, ClassifierAgreement(), reference, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size)
+
+
+# ----------------------------------------------------------------------------- a local HTTP server (127.0.0.1 only)
+
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>...</body></html>"
+
+
+def checkpoint_bytes():
+    """A small zip-format torch checkpoint, as bytes."""
+    buffer = io.BytesIO()
+    torch.save({"y_embedder.embedding_table.weight": torch.randn(12, 8), "t_embedder.mlp.0.weight": torch.randn(8, 256)},
+               buffer)
+    return buffer.getvalue()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.server.hits.append(self.path)
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html" if body.startswith(b"<") else "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        held = self.server.hold.get(self.path)
+        if held is None:
+            self.wfile.write(body)
+            return
+        self.wfile.write(body[: len(body) // 2])  # then stall until the test releases the event
+        self.wfile.flush()
+        held.wait(10)
+        try:
+            self.wfile.write(body[len(body) // 2:])
+        except OSError:
+            pass  # the client is gone
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def local_server(files):
+    """A loopback HTTP server serving `files` (path -> bytes): `server.hits` lists the requested paths,
+    `server.url(path)` builds a URL, `server.hold[path] = threading.Event()` stalls that response halfway until set."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.files, httpd.hits, httpd.hold = dict(files), [], {}
+    httpd.url = lambda path: f"http://127.0.0.1:{httpd.server_address[1]}{path}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        for event in httpd.hold.values():
+            event.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# ----------------------------------------------------------------------------- faults: read-only folders, one-line errors
+
+def read_only_mount(monkeypatch):
+    """A function `freeze(folder)` that makes a folder behave like a read-only mount: every create, write, rename or
+    delete under it fails with EROFS (root ignores permission bits, so chmod cannot show this)."""
+    frozen = []
+    real_open, real_os_open = io.open, os.open
+
+    def blocked(*paths):
+        full = [os.path.abspath(os.fsdecode(p)) for p in paths]
+        return any(p == f or p.startswith(f + os.sep) for p in full for f in frozen)
+
+    def refuse(path):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(path))
+
+    def os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND) and blocked(path):
+            refuse(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def any_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)) and set(mode) & set("wax+") and blocked(file):
+            refuse(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def one_path(real, refused_if_present):
+        """`real` refused under a frozen folder, except where the real call fails anyway (a folder that exists
+        for mkdir, a file that is absent for unlink), as on a read-only mount."""
+        def guarded(path, *args, **kwargs):
+            if blocked(path) and os.path.lexists(path) == refused_if_present:
+                refuse(path)
+            return real(path, *args, **kwargs)
+        return guarded
+
+    def two_paths(real):
+        def guarded(src, dst, *args, **kwargs):
+            if blocked(src, dst):
+                refuse(dst)
+            return real(src, dst, *args, **kwargs)
+        return guarded
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(io, "open", any_open)
+    monkeypatch.setattr(builtins, "open", any_open)
+    monkeypatch.setattr(os, "mkdir", one_path(os.mkdir, refused_if_present=False))
+    for name in ("unlink", "remove"):
+        monkeypatch.setattr(os, name, one_path(getattr(os, name), refused_if_present=True))
+    for name in ("replace", "rename"):
+        monkeypatch.setattr(os, name, two_paths(getattr(os, name)))
+    return lambda folder: frozen.append(os.path.abspath(folder))
+
+
+def files_under(folder):
+    """Every file under a folder, relative names (a left-over `.part` or `.tmp` shows up here)."""
+    return sorted(str(p.relative_to(folder)) for p in pathlib.Path(folder).rglob("*") if p.is_file())
+
+
+def one_error_line(capsys, status, expected_status, *fragments):
+    """Assert a command ended with `expected_status` and one `error: ...` line holding every fragment."""
+    captured = capsys.readouterr()
+    err_lines = [line for line in captured.err.splitlines() if not line.startswith("warning: ")]
+    assert status == expected_status, captured.err
+    assert "Traceback" not in captured.err and len(err_lines) == 1 and err_lines[0].startswith("error: "), captured.err
+    for fragment in fragments:
+        assert fragment in err_lines[0], (fragment, err_lines[0])
+    return captured
+
+
+# ----------------------------------------------------------------------------- the book driver on throw-away notebooks
+
+def write_notebook(path, code_cells=("pass",)):
+    """A small notebook: a `parameters` cell (profile, output_dir, value = 1), then one code cell per string."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile = "tiny"\noutput_dir = "results"\nvalue = 1')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code_cells]
+    nbformat.write(nb, path)
+
+
+def book_sandbox(folder, monkeypatch, params_yaml):
+    """Point the book driver at empty notebooks/ and book/ folders under `folder`, and params/ci.yaml = `params_yaml`."""
+    from semantic_bottleneck.book import driver as book
+
+    folder = pathlib.Path(folder)
+    for name in ("notebooks", "params"):
+        (folder / name).mkdir()
+    (folder / "params" / "ci.yaml").write_text(params_yaml)
+    monkeypatch.setattr(book, "NOTEBOOKS", folder / "notebooks")
+    monkeypatch.setattr(book, "PARAMS", folder / "params")
+    for attr, sub in [("EXECUTED", "book/executed"), ("RESULTS", "book/executed/results"),
+                      ("STAMPS", "book/executed/stamps"), ("FAILED", "book/_build/failed")]:
+        monkeypatch.setattr(book, attr, folder / sub)
+    return folder
+
+
+# ----------------------------------------------------------------------------- video to audio: stand-ins in official layouts
+
+def hf_snapshot_folder(root, repo):
+    """The snapshot folder an offline Hugging Face cache under `root` resolves `repo` at revision main to."""
+    folder = pathlib.Path(root) / "hub" / f"models--{repo.replace('/', '--')}"
+    revision = "0" * 40
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / "main").write_text(revision)
+    snapshot = folder / "snapshots" / revision
+    snapshot.mkdir(parents=True, exist_ok=True)
+    return snapshot
+
+
+def random_mdsgen(hidden=32, depth=2, heads=2, decode_layer=1, seed=0):
+    """An MDSGen with the official token grid (102 x 8) and conditioning path but a small width, all weights random."""
+    from semantic_bottleneck.nets.mdsgen import MDSGen, MDSGenConfig
+
+    config = MDSGenConfig(hidden_size=hidden, depth=depth, num_heads=heads, decode_layer=decode_layer)
+    return randomize(lambda: MDSGen(config), seed, 0.05)
+
+
+def write_cavp(folder, count, frames=40, seed=0):
+    """`count` CAVP feature files in Diff-Foley's layout (`arr_0`: frames x 512 float32); returns their paths."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        paths.append(folder / f"clip{i:02d}.npz")
+        np.savez(paths[-1], rng.normal(size=(frames, 512)).astype(np.float32))
+    return paths
+
+
+def write_audioldm(snapshot, seed=0):
+    """AudioLDM's two parts as small random stand-ins of the same classes: `vae/` (1 -> 8 channels, factor 4) and
+    `vocoder/` (SpeechT5HifiGan, 64 mel bands, 160 samples per frame, AudioLDM's kernel sizes)."""
+    from diffusers import AutoencoderKL
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    torch.manual_seed(seed)
+    AutoencoderKL(in_channels=1, out_channels=1, down_block_types=("DownEncoderBlock2D",) * 3,
+                  up_block_types=("UpDecoderBlock2D",) * 3, block_out_channels=(8, 8, 8), layers_per_block=1,
+                  latent_channels=8, norm_num_groups=4, sample_size=64).save_pretrained(pathlib.Path(snapshot) / "vae")
+    config = SpeechT5HifiGanConfig(model_in_dim=64, sampling_rate=16000, upsample_initial_channel=32,
+                                   upsample_rates=[5, 4, 2, 2, 2], upsample_kernel_sizes=[16, 16, 8, 4, 4],
+                                   resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]], normalize_before=False)
+    SpeechT5HifiGan(config).save_pretrained(pathlib.Path(snapshot) / "vocoder")
+
+
+def write_ast(snapshot, seed=0):
+    """A small random AST audio classifier (527 AudioSet classes) and the default AST feature extractor."""
+    from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
+
+    torch.manual_seed(seed)
+    ASTForAudioClassification(ASTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                        intermediate_size=64, num_labels=527)).save_pretrained(snapshot)
+    ASTFeatureExtractor().save_pretrained(snapshot)
+
+
+# ----------------------------------------------------------------------------- pose-guided (X-MDPT) condition batches
+
+def random_pose_batch(config, n, seed=0):
+    """A random X-MDPT condition batch for a `nets.xmdpt` config: pose and source tokens, source latent, keep = 1."""
+    g = torch.Generator().manual_seed(seed)
+    side = config.image_size
+    return {"pose_tokens": torch.randn(n, config.pose_token_count, config.pose_token_width, generator=g),
+            "source_tokens": torch.randn(n, config.source_token_count, config.source_token_width, generator=g),
+            "source_latent": torch.randn(n, config.in_channels, side, side, generator=g), "keep": torch.ones(n)}
+
+
+# ----------------------------------------------------------------------------- several processes (torch.distributed)
+
+def on_gloo(fn, size, *args):
+    """Run `fn(team, *args)` in `size` spawned processes joined by gloo on this machine, each given its
+    `study.distributed.Team` (`fn` at module level, so that it pickles); an exception in any of them is raised here."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mp.spawn(_gloo_process, args=(size, port, fn, args), nprocs=size)
+
+
+def _gloo_process(rank, size, port, fn, args):
+    """One process of `on_gloo`: join the group on one thread, run `fn`, leave the group."""
+    import torch.distributed as dist
+
+    from semantic_bottleneck.study.distributed import Team
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size)
+    try:
+        fn(Team(size, rank), *args)
+    finally:
+        dist.destroy_process_group()

@@ -6,34 +6,17 @@ import pandas as pd
 import pytest
 
 from semantic_bottleneck.book import driver as book
-
-
-def _notebook(path, code_cells):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    params = nbformat.v4.new_code_cell('profile = "tiny"\noutput_dir = "results"\nvalue = 1')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in code_cells]
-    nbformat.write(nb, path)
+from helpers import book_sandbox, write_notebook
 
 
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
     """A throw-away notebooks/, params/ and book/ for the driver."""
-    for name in ("notebooks", "params"):
-        (tmp_path / name).mkdir()
-    (tmp_path / "params" / "ci.yaml").write_text("good:\n  value: 2\nbad:\n  value: 3\n")
-    monkeypatch.setattr(book, "NOTEBOOKS", tmp_path / "notebooks")
-    monkeypatch.setattr(book, "PARAMS", tmp_path / "params")
-    monkeypatch.setattr(book, "EXECUTED", tmp_path / "book" / "executed")
-    monkeypatch.setattr(book, "RESULTS", tmp_path / "book" / "executed" / "results")
-    monkeypatch.setattr(book, "STAMPS", tmp_path / "book" / "executed" / "stamps")
-    monkeypatch.setattr(book, "FAILED", tmp_path / "book" / "_build" / "failed")
-    return tmp_path
+    return book_sandbox(tmp_path, monkeypatch, "good:\n  value: 2\nbad:\n  value: 3\n")
 
 
 def test_failing_notebook_exits_nonzero_naming_notebook_cell_and_error(sandbox, capsys):
-    _notebook(sandbox / "notebooks" / "bad.ipynb", ["x = value * 2", "raise ValueError('planted failure')"])
+    write_notebook(sandbox / "notebooks" / "bad.ipynb", ["x = value * 2", "raise ValueError('planted failure')"])
     status = book.build("ci", only=["bad"], render_html=False)
     out = capsys.readouterr()
     assert status == 1
@@ -44,7 +27,7 @@ def test_failing_notebook_exits_nonzero_naming_notebook_cell_and_error(sandbox, 
 
 
 def test_unchanged_notebook_is_skipped_and_force_reruns(sandbox):
-    _notebook(sandbox / "notebooks" / "good.ipynb", ["assert value == 2 and profile == 'ci'"])
+    write_notebook(sandbox / "notebooks" / "good.ipynb", ["assert value == 2 and profile == 'ci'"])
     assert book.execute("good", "ci").status == "executed"
     assert book.execute("good", "ci").status == "unchanged"
     assert book.execute("good", "ci", force=True).status == "executed"
@@ -56,14 +39,14 @@ def test_unchanged_notebook_is_skipped_and_force_reruns(sandbox):
 
 
 def test_changed_parameters_invalidate_the_stamp(sandbox):
-    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    write_notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
     assert book.execute("good", "ci").status == "executed"
     (sandbox / "params" / "ci.yaml").write_text("good:\n  value: 5\n")
     assert not book.is_current("good", book.load_params("ci", "good"))
 
 
 def test_unknown_and_mistyped_parameters_are_rejected_before_execution(sandbox):
-    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    write_notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
     (sandbox / "params" / "ci.yaml").write_text("good:\n  valeu: 2\n")
     with pytest.raises(book.BookError, match="unknown parameter.*valeu"):
         book.execute("good", "ci")
@@ -73,7 +56,7 @@ def test_unknown_and_mistyped_parameters_are_rejected_before_execution(sandbox):
 
 
 def test_unknown_only_name_lists_the_notebooks(sandbox, capsys):
-    _notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
+    write_notebook(sandbox / "notebooks" / "good.ipynb", ["pass"])
     assert book.build("ci", only=["nope"], render_html=False) == 2
     assert "--only must name notebooks among good" in capsys.readouterr().err
 
@@ -95,7 +78,7 @@ def test_provenance_footer_names_profile_parameters_commit_and_versions():
         provenance.start_run("nb", {**namespace, "profile": "gpu"})
 
 
-def test_start_run_captures_exactly_the_parameters_cell_of_a_checkout_notebook():
+def test_start_run_captures_exactly_the_parameters_cell_of_a_checkoutwrite_notebook():
     from semantic_bottleneck.book import provenance
 
     declared = provenance.declared_parameters("03_pruning")

@@ -235,7 +235,7 @@ def test_the_inception_clip_judge_end_to_end(inception_weights, tiny_clip, tmp_p
     assert itself["fid"] == pytest.approx(0.0, abs=1e-5 * sigma.trace().item())  # float64 eigenvalues of a rank-5 S S
     assert itself["precision"] == 1.0 and itself["recall"] == 1.0
     other = judge.score(judge.records(random_images(6, seed=5, height=16, width=16), labels))
-    assert set(other) == {"fid", "kid", "kid_std", "is", "precision", "recall", "clip"}
+    assert set(other) == {"fid", "kid", "kid_std", "is", "is10", "precision", "recall", "clip"}
     assert all(np.isfinite(value) for value in other.values()) and 0 <= other["clip"] <= 100
     assert other["fid"] > 100 * abs(itself["fid"])
 

@@ -147,8 +147,8 @@ def test_the_mask_is_computed_once_per_pruned_step_and_only_there(schedule, k, s
     with Pruner(model, PruneSpec("tail", fraction=0.3, schedule=schedule, k=k), 5) as pruner:
         generate(model, range(4), 0, config, ClassLabels(5), progress=False, step_callback=pruner)
     assert pruner.mask_computations == len(steps)  # not once per layer (4 hooks per forward)
-    assert [s for s, _ in pruner.records] == steps
-    assert all(count == 5 for _, count in pruner.records)  # round(0.3 * 16) per row
+    assert [s for s, _, _ in pruner.records] == steps
+    assert all(zeroed == 5 * rows for _, zeroed, rows in pruner.records)  # round(0.3 * 16) per row
 
 
 def test_schedules_other_than_every_step_need_the_step_callback():
@@ -192,3 +192,39 @@ def test_last_k_rows_restarted_from_the_baseline_state_equal_full_runs():
         resumed = generate(model, range(6), 0, config, ClassLabels(5), step_callback=pruner, resume=(3, state),
                                   progress=False).images
     assert torch.equal(full, resumed)
+
+
+@pytest.mark.parametrize("branch", ["both", "conditional"])
+def test_the_branch_reading_prunes_the_conditional_rows_only_or_all_and_counts_the_conditional_ones(branch):
+    model = random_dit()
+    config = presets.SamplerConfig("test", "ddim", 2, 3.0)  # guided: each forward is 3 conditional + 3 null rows
+    seen, original = [], []
+    first = prune.hook_points(model)[1][0]
+    with Pruner(model, PruneSpec("head", fraction=0.25, branch=branch), 2) as pruner:
+        handle = first.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+        generate(model, range(3), 0, config, ClassLabels(5), progress=False, step_callback=pruner,
+                 rows_callback=pruner.set_conditional_rows)
+        handle.remove()
+    c = seen[0]  # the first step's c as block 0 sees it, after pruning
+    assert c.shape == (6, 16) and pruner.conditional_rows == 3
+    zeros = (c == 0).sum(-1)
+    assert zeros[:3].tolist() == [4, 4, 4]  # 25% of D = 4 head coordinates zeroed in every conditional row
+    assert (zeros[3:] == 0).all() if branch == "conditional" else zeros[3:].tolist() == [4, 4, 4]
+    assert pruner.removed_dims() == 4.0  # counted over the conditional rows, whatever the branch
+
+
+def test_the_conditional_branch_needs_the_samplers_rows_callback():
+    model = random_dit()
+    config = presets.SamplerConfig("test", "ddim", 2, 3.0)
+    with pytest.raises(RuntimeError, match="rows_callback"):
+        with Pruner(model, PruneSpec("tail", fraction=0.5, branch="conditional"), 2) as pruner:
+            generate(model, range(2), 0, config, ClassLabels(5), progress=False, step_callback=pruner)
+    with pytest.raises(ValueError, match="branch must be one of both, conditional"):
+        PruneSpec("tail", fraction=0.5, branch="unconditional")
+
+
+def test_removed_dimensions_are_counted_per_row_whatever_the_batches():
+    from semantic_bottleneck.condition.prune import removed_per_row
+
+    assert removed_per_row([(0, 10, 2), (0, 3, 1)]) == pytest.approx(13 / 3)  # not the mean of 5 and 3
+    assert removed_per_row([]) == 0.0

@@ -34,11 +34,14 @@ def count_forwards(model):
 
 def test_a_finished_run_is_read_back_without_sampling(tmp_path):
     model, embedding, judge, protocol, specs = setup()
-    first, images = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
+    first, images, per_sample = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     calls = count_forwards(model)
-    again, images_again = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False,
+    again, images_again, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False,
                                          resume_dir=tmp_path)
     assert not calls and first.equals(again)
+    seed_1 = first[(first["row"] == "baseline") & (first["replicate"] == 1) & (first["metric"] == "class_agreement")]
+    assert per_sample["baseline"]["class_agreement"].shape == (10,)  # 2 seeds x 5 samples, in global-index order
+    assert per_sample["baseline"]["class_agreement"][5:].mean().item() == pytest.approx(seed_1["value"].item())
     assert all(torch.equal(images[r], images_again[r]) for r in images)
     other = study.Protocol("tiny-class", protocol.sampler, 5, 2, 1, 4, "5 per class")  # another base seed: another run
     study.run_rows(model, {}, other, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
@@ -51,7 +54,7 @@ class SessionEnded(Exception):
 
 def test_an_interrupted_run_resumes_at_the_first_unfinished_row(tmp_path, monkeypatch):
     model, embedding, judge, protocol, specs = setup()
-    full, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False)
+    full, _, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False)
     rows_started, ended = [], []
     real_generate = study.generate
 
@@ -66,6 +69,6 @@ def test_an_interrupted_run_resumes_at_the_first_unfinished_row(tmp_path, monkey
     with pytest.raises(SessionEnded):
         study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     rows_started.clear()
-    resumed, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
+    resumed, _, _ = study.run_rows(model, specs, protocol, judge, LABELS, embedding, progress=False, resume_dir=tmp_path)
     assert len(rows_started) == len(specs) - 3  # the baseline and two rows came from disk
     assert resumed.equals(full)  # last-k rows restarted from the saved baseline state give the same numbers

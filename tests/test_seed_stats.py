@@ -51,6 +51,7 @@ def test_tables_put_the_papers_number_of_the_models_own_table_beside_ours():
     summary = paired_seeds.summarise(long_frame({"baseline": [7.0, 7.2], "tail_tau0.01_first_step": [7.1, 7.3]}))
     repa = pruning_report.beside_paper(summary, ["fid"], "repa-xl")
     lightning = pruning_report.beside_paper(summary, ["fid"], "lightningdit-xl")
-    assert repa.loc["Baseline", "FID (paper)"] != lightning.loc["Baseline", "FID (paper)"]
+    assert repa.loc["Baseline", "FID (paper: REPA, Table 2)"] != lightning.loc["Baseline", "FID (paper: LightningDiT, Table 3)"]
+    assert not any("paper" in column for column in pruning_report.beside_paper(summary, ["fid"], "lightningdit-xl-64ep"))
     assert lightning.loc["Baseline", "FID (ours)"].startswith("7.1 ±")
     assert lightning.loc["Tail τ=0.01 (t_0)", "ΔFID"].startswith("+0.1 (")

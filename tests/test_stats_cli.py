@@ -66,11 +66,11 @@ def _bad_cases(tmp):
         "not a checkpoint": ([tmp / "noise.pt", "--family", "dit"], "not a checkpoint"),
         "html page": ([tmp / "page.pt", "--family", "dit"], "HTML page"),
         "no class table": ([tmp / "notable.pt", "--family", "dit"], "no class table"),
-        "tau zero": ([good, "--family", "dit", "--tau", "0"], "tau must be > 0"),
-        "tau negative": ([good, "--family", "dit", "--tau", "0.01", "-1"], "tau must be > 0"),
-        "missing file": ([tmp / "absent.pt"], "must be an existing checkpoint path or one of tiny-class, dit-xl"),
+        "tau zero": ([good, "--family", "dit", "--tau", "0"], "tau must be finite and > 0"),
+        "tau negative": ([good, "--family", "dit", "--tau", "0.01", "-1"], "tau must be finite and > 0"),
+        "missing file": ([tmp / "absent.pt"], "must be an existing checkpoint path or one of tiny-class, "),
         "ambiguous layout": ([good], "pass the family"),
-        "not finite t": ([good, "--family", "dit", "--t", "nan"], "t must be a finite timestep"),
+        "not finite t": ([good, "--family", "dit", "--t", "nan"], "t must be an integer in [0, 999] for family dit"),
     }
 
 
@@ -92,4 +92,4 @@ def test_command_line_end_to_end(tmp_path):
     bad = subprocess.run([*cmd, str(good), "--family", "dit", "--tau", "-0.5"], capture_output=True, text=True, env=env,
                          timeout=120)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
-    assert bad.stderr.strip().count("\n") == 0 and "tau must be > 0" in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "tau must be finite and > 0" in bad.stderr

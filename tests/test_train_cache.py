@@ -44,9 +44,9 @@ def test_limited_timesteps_restrict_the_training_pool(monkeypatch):
     seen = []
     original = train.training_loss
 
-    def spy(model, x0, labels, schedule, generator, pool):
+    def spy(model, x0, labels, schedule, generator, pool, snr_gamma=None):
         seen.append(pool)
-        return original(model, x0, labels, schedule, generator, pool)
+        return original(model, x0, labels, schedule, generator, pool, snr_gamma)
 
     monkeypatch.setattr(train, "training_loss", spy)
     train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "steps": 1, "num_train_timesteps": 50}), progress=False)

@@ -1,10 +1,7 @@
 """Weights registry and downloader, against a local HTTP server on 127.0.0.1 only."""
 import hashlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import io
 import json
 import socket
-import threading
 import time
 
 import pytest
@@ -13,58 +10,26 @@ import torch
 
 from semantic_bottleneck.checkpoints.download import (Mirror, ModelWeights, WeightsError, fetch_weights, file_problem,
                                                       from_hub, weights_dir)
+from helpers import HTML_PAGE as HTML, checkpoint_bytes, local_server
 
-HTML = b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>...</body></html>"
-
-
-def checkpoint_bytes():
-    """A small zip-format torch checkpoint, as bytes."""
-    buffer = io.BytesIO()
-    torch.save({"y_embedder.embedding_table.weight": torch.randn(12, 8), "t_embedder.mlp.0.weight": torch.randn(8, 256)},
-               buffer)
-    return buffer.getvalue()
-
-
+pytestmark = pytest.mark.filterwarnings("ignore:.*no published sha256")
 GOOD = checkpoint_bytes()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        self.server.hits.append(self.path)
-        body = self.server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html" if body.startswith(b"<") else "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def server():
     """A local HTTP server; set `server.files[path] = bytes`, read `server.hits`, build URLs with `server.url`."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files, httpd.hits = {"/good.pt": GOOD, "/page.pt": HTML, "/a": GOOD[:100], "/b": GOOD[100:]}, []
-    httpd.url = lambda path: f"http://127.0.0.1:{httpd.server_address[1]}{path}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server({"/good.pt": GOOD, "/page.pt": HTML, "/a": GOOD[:100], "/b": GOOD[100:]}) as httpd:
+        yield httpd
 
 
-def toy(*mirrors, sha256=None):
+def toy(*mirrors):
     """A registry entry for the local server."""
-    return ModelWeights("toy", "MIT", tuple(mirrors), "1 kB", sha256=sha256)
+    return ModelWeights("toy", "MIT", tuple(mirrors), "1 kB")
 
 
-def one(server, path, filename="toy.pt"):
-    return Mirror((server.url(path),), filename)
+def one(server, path, filename="toy.pt", **published):
+    return Mirror((server.url(path),), filename, **published)
 
 
 def leftovers(cache):
@@ -98,7 +63,7 @@ def test_bad_file_in_cache_is_fetched_again(server, tmp_path, bad):
 
 def test_wrong_checksum_fails_and_leaves_nothing(server, tmp_path):
     with pytest.raises(WeightsError, match="checksum mismatch") as err:
-        fetch_weights(toy(one(server, "/good.pt"), sha256="0" * 64), tmp_path, progress=False)
+        fetch_weights(toy(one(server, "/good.pt", sha256="0" * 64)), tmp_path, progress=False)
     assert "\n" not in str(err.value) and leftovers(tmp_path) == []
 
 

@@ -22,12 +22,52 @@ def check_profile(profile):
     return profile
 
 
+def read_utf8(path):
+    """The text of a file; ValueError naming the file (and the line of the first byte that is not UTF-8)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ValueError(f"{path} cannot be read ({err.strerror or err})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ValueError(f"{path} line {line}: not UTF-8 text (byte 0x{data[err.start]:02x})") from None
+
+
+def _yaml(path):
+    """The YAML document in `path`; ValueError naming the file and the line of a syntax error."""
+    try:
+        return yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+        opened = f", {context} that starts on line {start.line + 1}" if context and start else ""
+        raise ValueError(f"{path}{where}: not valid YAML ({what}{opened})") from None
+
+
 def profile_parameters(profile, notebook, folder=PARAMS):
-    """The parameters `params/<profile>.yaml` sets for `notebook` (its `all` section, then its own), plus `profile`."""
+    """The parameters `params/<profile>.yaml` sets for `notebook` (its `all` section, then its own), plus `profile`.
+
+    ValueError naming the file (and line) when it is not UTF-8 YAML mapping sections to `name: value` lines.
+    """
     path = Path(folder) / f"{check_profile(profile)}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"profile {profile!r} has no parameter file {path}")
-    sections = yaml.safe_load(path.read_text()) or {}
+    sections = _yaml(path) or {}
+    if not isinstance(sections, dict):
+        raise ValueError(f"{path} must map notebook names (and `all`) to their parameters; it holds a "
+                         f"{type(sections).__name__}")
+    for name in ("all", notebook):
+        section = sections.get(name) or {}
+        if not isinstance(section, dict):
+            raise ValueError(f"{path}: section {name} must be `parameter: value` lines; it holds a "
+                             f"{type(section).__name__}")
+        bad = [key for key in section if not isinstance(key, str)]
+        if bad:
+            raise ValueError(f"{path}: section {name} has a key that is not a parameter name: {bad[0]!r}")
     return {**(sections.get("all") or {}), **(sections.get(notebook) or {}), "profile": profile}
 
 

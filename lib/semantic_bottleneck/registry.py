@@ -8,14 +8,26 @@ and tables for it. `model(name)` rejects an unknown name with the list of known 
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoints.compressed import CompressedModel
 from .checkpoints.download import Mirror, ModelWeights, hf_url, split_parts
 from .checkpoints.read import read_condition_embedding
 from .checkpoints.sources import DiffusersDiT, OfficialCheckpoint, SdVae, Vavae
+from .checkpoints.mdsgen import MDSGenCheckpoint
+from .checkpoints.xmdpt import XMDPTCheckpoint, drive
+from .paper import paper_value
+from .tiny.audio_model import TinyAudioModel
 from .tiny.class_model import TinyClassModel
+from .tiny.pose_model import TinyPoseModel
 
 CONDITIONS = {
     "imagenet classes": "one of ImageNet's 1000 classes (a row of the class table)",
     "shape classes": "one of the procedural shape classes (shape x colour)",
+    "video frame features": "a procedural clip's frames through the frozen frame encoder (16 x 32 features)",
+    "cavp video features": "CAVP features of a video (32 frames x 512 at 4 fps, from the user's .npz files)",
+    "person pairs": "a target pose (skeleton image) and a source image of a procedural person (tokens of stand-in "
+                    "encoders)",
+    "deepfashion pairs": "a target pose (OpenPose skeleton) and a source image of a DeepFashion test pair (DINOv2 "
+                         "B/14 and G/14 tokens, VAE latent)",
 }
 
 
@@ -38,9 +50,12 @@ class Model:
     note: str = ""
 
 
+# Every Mirror's sha256 and size below is None: no published hash or exact byte size of these files can be cited
+# from a source at hand (reference/models.md: sizes UNCONFIRMED); the cache records both on first download, says so.
 _MG_RELEASE = "https://github.com/tzco/diffusion-wo-cfg/releases/download/1.0"
 _ONE_COPY = "UNCONFIRMED (about 2.7 GB per fp32 copy of 675M parameters)"
 _VAVAE = "hustvl/vavae-imagenet256-f16d32-dinov2"
+_MDSGEN_DRIVE_ID = "1XZoK-uU0mTWeRLilLZ_FtysRgearBxOp"  # triton99/MDSGen README, "Download Checkpoints"
 SD_VAE_EMA, SD_VAE_MSE = SdVae("stabilityai/sd-vae-ft-ema"), SdVae("stabilityai/sd-vae-ft-mse")
 DECODERS = {w.name: w for w in (  # files that decode a model's samples, not diffusion models themselves
     ModelWeights("vavae-f16d32", "MIT", (
@@ -51,23 +66,33 @@ DECODERS = {w.name: w for w in (  # files that decode a model's samples, not dif
         "UNCONFIRMED (a few kB)", note="per-channel mean/std LightningDiT's latents are normalised with"),
 )}
 VAVAE = Vavae(DECODERS["vavae-f16d32"], DECODERS["vavae-f16d32-latent-stats"])
+XMDPT_VAE = ModelWeights("xmdpt-vae", "Apache-2.0", drive("1zjoCLuJV-_d-pq7f_N0vZXppUkq8LTP0", "diffuser_finetune_vae.zip"),
+                         "UNCONFIRMED (about 330 MB: an SD-VAE with its decoder fine-tuned on DeepFashion)",
+                         note="X-MDPT's VAE: a diffusers AutoencoderKL folder, expected zipped (format UNCONFIRMED)")
+# Table 2's tail tau = 0.01 row keeps this share of REPA's c (the compressed tiny model keeps as much of its own)
+_KEPT_T2 = 1 - paper_value("T2", "tail_tau0.01_every_step", "removed_dims") / paper_value("T1", "d", "REPA")
 _MDT_V2 = ("is an MDTv2, whose U-shaped encoder/decoder blocks with skip connections this project does not "
            "implement (MDT v1, `mdt-xl`, can be sampled)")
 
 MODELS = {m.name: m for m in (
     Model("tiny-class", "tiny", TinyClassModel(), "tiny-ddim-20", "shape classes", paper_tables=("T2", "", "REPA/"),
           note="trained here; its pruning rows are analogs of REPA's Table 2"),
+    Model("tiny-class-compressed", "tiny", CompressedModel(TinyClassModel(), "tiny-class", _KEPT_T2), "tiny-ddim-20",
+          "shape classes", note=f"tiny-class with every modulation layer keeping the {100 * _KEPT_T2:.0f}% largest "
+                                "coordinates of its mean c at t0 (Table 2's tau = 0.01 share): compressed and saved here"),
     Model("dit-xl", "dit", OfficialCheckpoint(ModelWeights("dit-xl", "CC-BY-NC-4.0", (
         Mirror(("https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt",), "DiT-XL-2-256x256.pt"),
         Mirror((hf_url("city96/DiT", "DiT-XL-2-256x256-fp16.safetensors"),), "DiT-XL-2-256x256-fp16.safetensors",
                "fp16 copy in the original layout; statistics agree to fp16 precision")),
-        "about 2.7 GB (exact bytes UNCONFIRMED)"), SD_VAE_MSE), "dit-ddpm-250-fid", "imagenet classes", "DiT"),
+        "about 2.7 GB (exact bytes UNCONFIRMED)"), SD_VAE_EMA), "dit-ddpm-250-fid", "imagenet classes", "DiT",
+          note="DiT's FID script: cfg 1.5, sd-vae-ft-ema (sample_ddp.py)"),
     Model("sit-xl", "sit", OfficialCheckpoint(ModelWeights("sit-xl", "MIT", (
         Mirror((hf_url("nyu-visionx/SiT-collections", "SiT-XL-2-256.pt"),), "SiT-XL-2-256.pt",
                "authors' Hugging Face home since 2025-11 (willisma/SiT#42); file name in the repo UNCONFIRMED"),
         Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/as9oeomcbub47de5g4be0/SiT-XL-2-256.pt"
                 "?rlkey=uxzxmpicu46coq3msb17b9ofa&dl=0",), "SiT-XL-2-256.pt", "Dropbox, deprecated by the authors")),
-        _ONE_COPY), SD_VAE_EMA), "sit-euler-250", "imagenet classes", "SiT"),
+        _ONE_COPY), SD_VAE_MSE), "sit-euler-250", "imagenet classes", "SiT",
+          note="SiT's sample.py: ODE, cfg 4.0, sd-vae-ft-mse"),
     Model("repa-xl", "repa", OfficialCheckpoint(ModelWeights("repa-xl", "MIT", (
         Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/cxedbs4da5ugjq5wg3zrg/last.pt"
                 "?rlkey=8otgrdkno0nd89po3dpwngwcc&st=apcc645o&dl=0",), "last.pt", "REPA utils.py download link"),
@@ -95,7 +120,33 @@ MODELS = {m.name: m for m in (
                "diffusion_pytorch_model.bin", "the only transformer file on main (pickle, 28 embedder copies)"),
         Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.safetensors", "refs/pr/1"),),
                "diffusion_pytorch_model.safetensors", "unmerged PR branch refs/pr/1")), "about 3 GB"),
-        "facebook/DiT-XL-2-256", SD_VAE_MSE), "diffusers-dit-ddim-50", "imagenet classes", "DiT"),
+        "facebook/DiT-XL-2-256", SdVae("facebook/DiT-XL-2-256", "vae")), "diffusers-dit-ddim-50", "imagenet classes",
+          "DiT", note="DiTPipeline's defaults and its own VAE"),
+    # video to audio
+    Model("tiny-mdsgen", "tiny-v2a", TinyAudioModel(), "tiny-v2a-dpmpp-20", "video frame features",
+          note="trained here on procedural clips; the video-to-audio analog of MDSGen (CAVP stand-in: a frame encoder)"),
+    Model("mdsgen-b", "mdsgen", MDSGenCheckpoint(ModelWeights("mdsgen-b", "UNCONFIRMED", (
+        Mirror((f"https://drive.usercontent.google.com/download?id={_MDSGEN_DRIVE_ID}&export=download&confirm=t",),
+               "mdsgen_audioldm.pt",
+               "Google Drive (README link); a quota page arrives as HTML and is refused"),
+        Mirror((f"https://drive.google.com/uc?export=download&id={_MDSGEN_DRIVE_ID}",), "mdsgen_audioldm.pt",
+               "older Drive endpoint")), "UNCONFIRMED (about 570 MB: 142.3M fp32 parameters)"),
+        ModelWeights("mdsgen-cavp-example", "UNCONFIRMED", (Mirror((
+            "https://raw.githubusercontent.com/triton99/MDSGen/main/sources/__2MwJ2uHu0_000004.npz",),
+            "__2MwJ2uHu0_000004.npz", "the official example's CAVP features (40 x 512)"),), "82 kB"),
+        decode_layer=4), "mdsgen-dpmpp-50", "cavp video features", "MDSGen",
+          note="decode_layer 4 as inference.py; VAE and vocoder: cvssp/audioldm-s-full-v2; never run on real weights here"),
+    # pose-guided person images
+    Model("tiny-pose", "tiny-pose", TinyPoseModel(), "tiny-pose-ddim-10", "person pairs",
+          note="trained here on procedural people; the pose-guided analog of X-MDPT (DINOv2 stand-ins: small encoders)"),
+    *(Model(f"xmdpt-{size.lower()}", "xmdpt", XMDPTCheckpoint(ModelWeights(
+        f"xmdpt-{size.lower()}", "Apache-2.0", drive(file_id, f"XMDPT_{size}_2_ema_0.9999_300000.pt"),
+        f"UNCONFIRMED (about {megabytes} MB: {params}M fp32 parameters with the training-only blocks)"), XMDPT_VAE),
+        "xmdpt-ddim-50", "deepfashion pairs", f"X-MDPT-{size}",
+        note="decode_layer 2 as infer_xmdpt.py; DINOv2 from Hugging Face; never run on real weights here")
+      for size, file_id, megabytes, params in (("S", "1loztAzrL6sQI7rarwb_x2233ZwNTVlvD", 156, 39.1),
+                                              ("B", "1nNPWGhvRZVwjBMfgilbgZNdcn1I1DUgH", 615, 153.7),
+                                              ("L", "1No_WJBD25HVmYLaKirrI_7k04RpOkNos", 1996, 498.9))),
 )}
 
 

@@ -1,8 +1,10 @@
 """The book driver: execute notebooks with papermill (skipping unchanged ones), then render Jupyter Book 1.
 
 A notebook is re-executed when its source, its parameters, the lib's source or the profile changed
-since its last successful run (a content-hash stamp). A failure names the notebook, the cell and the
-error, removes the stale executed copy, and stops the HTML build.
+since its last successful run (a content-hash stamp, written atomically; an unreadable stamp means "run
+again"). Every selected notebook's parameters are checked before any runs. A failure names the notebook,
+the cell and the error, removes the stale executed copy, and stops the HTML build; whenever the driver stops,
+it prints what ran.
 """
 from dataclasses import dataclass
 import ast
@@ -12,13 +14,15 @@ import os
 from pathlib import Path
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 
 import nbformat
 
 from .. import profiles
 from ..cache import REPO_ROOT, lib_hash
-from ..profiles import profile_parameters
+from ..profiles import profile_parameters, read_utf8
 from .status_page import write_status_page
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -60,20 +64,37 @@ def load_params(profile, name):
     return {**params, "output_dir": str(RESULTS)}
 
 
-def resolved_parameters(profile, name):
-    """Every parameter of notebook `name` under `profile`: its parameters cell's defaults, then the profile file's."""
+def inspected_parameters(path):
+    """The parameters a notebook's `parameters` cell declares, as papermill inspects them.
+
+    BookError naming a file that is not a notebook: not UTF-8 or not JSON (with the line), or not in the format.
+    """
     import papermill
 
-    declared = papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
+    try:
+        json.loads(read_utf8(path))
+    except json.JSONDecodeError as err:
+        raise BookError(f"{_shown(path)} line {err.lineno}: not valid JSON ({err.msg}); a notebook is a JSON "
+                        "file") from None
+    except ValueError as err:
+        raise BookError(str(err)) from None
+    try:
+        return papermill.inspect_notebook(str(path))
+    except Exception as err:  # nbformat's validation raises several classes for JSON that is no notebook
+        raise BookError(f"{_shown(path)} is not a notebook ({type(err).__name__}: {str(err).splitlines()[0][:200]})"
+                        ) from None
+
+
+def resolved_parameters(profile, name):
+    """Every parameter of notebook `name` under `profile`: its parameters cell's defaults, then the profile file's."""
+    declared = inspected_parameters(NOTEBOOKS / f"{name}.ipynb")
     defaults = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}  # the parameters cell's literals
     return {**defaults, **load_params(profile, name)}
 
 
 def validate_params(path, params):
     """Reject parameters the notebook does not declare, or whose type differs from the declared default."""
-    import papermill
-
-    declared = papermill.inspect_notebook(str(path))
+    declared = inspected_parameters(path)
     unknown = sorted(set(params) - set(declared))
     if unknown:
         raise BookError(f"{path.name}: unknown parameter(s) {', '.join(unknown)}; declared: {', '.join(declared)}")
@@ -112,11 +133,41 @@ def _stamp_file(name):
 
 
 def is_current(name, params):
-    """True when the executed copy exists and was made from exactly this source, parameters and lib."""
+    """True when the executed copy exists and was made from exactly this source, parameters and lib.
+
+    A stamp that cannot be read (truncated, not JSON, no `stamp` key) is not current: the notebook runs again.
+    """
     stamp_path, executed = _stamp_file(name), EXECUTED / f"{name}.ipynb"
     if not (stamp_path.exists() and executed.exists()):
         return False
-    return json.loads(stamp_path.read_text())["stamp"] == stamp(NOTEBOOKS / f"{name}.ipynb", params)
+    try:
+        recorded = json.loads(stamp_path.read_text())["stamp"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return recorded == stamp(NOTEBOOKS / f"{name}.ipynb", params)
+
+
+def _write_stamp(name, record):
+    """Write a notebook's stamp atomically (a temporary file renamed over it): never a half-written stamp."""
+    path = _stamp_file(name)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_writable(folders):
+    """Create `folders` and write a file in each; BookError naming the first that cannot be written."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as err:
+            raise BookError(f"cannot write {_shown(folder)} ({err.strerror or err}); the driver keeps executed "
+                            "notebooks, stamps and results there") from None
 
 
 def _hide_injected_parameters(path):
@@ -149,8 +200,7 @@ def execute(name, profile, force=False):
     validate_params(source, params)
     if not force and is_current(name, params):
         return Outcome(name, "unchanged")
-    for folder in (EXECUTED, RESULTS, STAMPS, FAILED):
-        folder.mkdir(parents=True, exist_ok=True)
+    check_writable((EXECUTED, RESULTS, STAMPS, FAILED))
     _forget(name)
     partial = FAILED / f"{name}.ipynb"
     start = time.perf_counter()
@@ -171,7 +221,7 @@ def execute(name, profile, force=False):
         return Outcome(name, "FAILED", time.perf_counter() - start, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
     _hide_injected_parameters(partial)
     os.replace(partial, EXECUTED / f"{name}.ipynb")
-    _stamp_file(name).write_text(json.dumps({"stamp": stamp(source, params), "profile": profile}))
+    _write_stamp(name, {"stamp": stamp(source, params), "profile": profile})
     return Outcome(name, "executed", time.perf_counter() - start)
 
 
@@ -187,22 +237,50 @@ def render():
     return BOOK / "_build" / "html" / "index.html"
 
 
-def build(profile, only=None, force=False, render_html=True):
-    """Execute the notebooks of a profile and render the book; returns the process exit status."""
+def _print_outcomes(outcomes):
+    """The table of what ran: notebook, status, wall time, and the error of a failed one."""
+    if not outcomes:
+        return
+    print("\nnotebook            status      wall time")
+    for o in outcomes:
+        print(f"{o.name:<20}{o.status:<12}{o.seconds:8.1f} s" + (f"\n    {o.error}" if o.error else ""))
+
+
+def _stopped(outcomes, message, status, debug):
+    """Print what ran, then one `error:` line (the traceback first under --debug); returns `status`."""
+    _print_outcomes(outcomes)
+    if debug:
+        traceback.print_exc()
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def build(profile, only=None, force=False, render_html=True, debug=False):
+    """Execute the notebooks of a profile and render the book; returns the process exit status.
+
+    Every selected notebook's parameters are checked before any runs; whenever the driver stops, it prints what ran.
+    """
     names = notebook_names()
     unknown = sorted(set(only or []) - set(names))
+    outcomes = []
     try:
         if not names:
             raise BookError(f"no notebooks in {NOTEBOOKS}")
         if unknown:
             raise BookError(f"--only must name notebooks among {', '.join(names)}; got {', '.join(unknown)}")
-        outcomes = [execute(name, profile, force) for name in (only or names)]
+        selected = list(dict.fromkeys(only or names))
+        for name in selected:
+            validate_params(NOTEBOOKS / f"{name}.ipynb", load_params(profile, name))
+        check_writable((EXECUTED, RESULTS, STAMPS, FAILED))
+        for name in selected:
+            outcomes.append(execute(name, profile, force))
     except BookError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print("\nnotebook            status      wall time")
-    for o in outcomes:
-        print(f"{o.name:<20}{o.status:<12}{o.seconds:8.1f} s" + (f"\n    {o.error}" if o.error else ""))
+        return _stopped(outcomes, err, 2, debug)
+    except OSError as err:
+        return _stopped(outcomes, f"{err.filename or 'the book'}: {err.strerror or err}", 1, debug)
+    except KeyboardInterrupt:
+        return _stopped(outcomes, "interrupted", 130, debug)
+    _print_outcomes(outcomes)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         print(f"error: {len(failed)} notebook(s) failed: {', '.join(o.name for o in failed)}; the book was not rendered",
@@ -210,15 +288,17 @@ def build(profile, only=None, force=False, render_html=True):
         return 1
     if not render_html:
         return 0
-    stale = [n for n in names if not is_current(n, load_params(profile, n))]
+    try:
+        stale = [n for n in names if not is_current(n, load_params(profile, n))]
+    except BookError as err:
+        return _stopped([], f"not rendering: {err}", 2, debug)
     if stale:
         print(f"error: not rendering: {', '.join(stale)} not executed for this source under profile {profile}; "
               "run without --only", file=sys.stderr)
         return 1
     try:
         index = render()
-    except BookError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except (BookError, OSError) as err:
+        return _stopped([], err, 1, debug)
     print(f"\nbook: {index}")
     return 0

@@ -8,20 +8,20 @@ import torch
 sns.set_theme(context="notebook", style="whitegrid")
 
 
-def cosine_heatmaps(matrix, labels, zoom=10, seed=0, title="c = y + t"):
-    """Full cosine matrix and a zoom on `zoom` random classes, side by side (the paper's Fig. 3)."""
+def cosine_heatmaps(matrix, labels, zoom=10, seed=0, title="c = y + t", unit="classes"):
+    """Full cosine matrix and a zoom on `zoom` random classes (or other `unit`s), side by side (the paper's Fig. 3)."""
     matrix = np.asarray(matrix)
     k = matrix.shape[0]
     pick = np.sort(np.random.default_rng(seed).choice(k, size=min(zoom, k), replace=False))
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.15, 1]})
     sns.heatmap(matrix, ax=axes[0], cmap="viridis", square=True, xticklabels=False, yticklabels=False,
                 cbar_kws={"label": "cosine"})
-    axes[0].set_title(f"{title}: all {k} classes")
+    axes[0].set_title(f"{title}: all {k} {unit}")
     sub = matrix[np.ix_(pick, pick)]
     names = [labels[i] for i in pick]
     sns.heatmap(sub, ax=axes[1], cmap="viridis", square=True, annot=len(pick) <= 12, fmt=".3f",
                 annot_kws={"size": 7}, xticklabels=names, yticklabels=names, cbar=False)
-    axes[1].set_title(f"zoom on {len(pick)} random classes (seed {seed})")
+    axes[1].set_title(f"zoom on {len(pick)} random {unit} (seed {seed})")
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
     return fig
@@ -64,6 +64,61 @@ def level_grid(rows, column_labels=None, title=None):
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    plt.close(fig)  # returned for display; closing avoids a second inline copy
+    return fig
+
+
+def dimension_bars(values, title, ylabel):
+    """One bar per dimension of c, in dimension order (a per-dimension statistic such as the variance, Figs 26-33)."""
+    values = np.asarray(values)
+    fig, ax = plt.subplots(figsize=(12, 2.6))
+    ax.bar(np.arange(len(values)), values, width=1.0, color="0.25")
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    ax.set_xlabel("dimension i")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    plt.close(fig)  # returned for display; closing avoids a second inline copy
+    return fig
+
+
+def scatter_panels(title, points, labels, captions, names=None):
+    """2-D points (name -> (N, 2), e.g. a t-SNE per subset of dimensions) coloured by an integer label, side by side."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    palette = np.array(sns.color_palette("husl", len(classes)))
+    fig, axes = plt.subplots(1, len(points), figsize=(3.4 * len(points), 3.6), squeeze=False)
+    for ax, (name, xy) in zip(axes[0], points.items()):
+        for k, colour in zip(classes, palette):
+            pick = labels == k
+            ax.scatter(xy[pick, 0], xy[pick, 1], color=colour, s=9, linewidths=0,
+                       label=names[k] if names is not None else str(k))
+        ax.set_title(captions[name], fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    plt.close(fig)  # returned for display; closing avoids a second inline copy
+    return fig
+
+
+def share_sweep(points, metrics):
+    """Each metric (mean and 95% interval) against the share of c zeroed, one line per series.
+
+    `points` has columns series, share (of D, in [0, 1]), metric, mean, ci95; one panel per metric.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.3 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = points[points["metric"] == metric]
+        for k, (name, line) in enumerate(part.groupby("series", sort=False)):
+            line = line.sort_values("share")
+            ax.errorbar(100 * line["share"], line["mean"], yerr=line["ci95"].fillna(0), marker="o", ms=3, capsize=2,
+                        color=f"C{k % 10}", label=name)
+        ax.set_xlabel("share of c's dimensions zeroed (%)")
+        ax.set_title(metric)
+    axes[0][0].legend(fontsize=6)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
     return fig

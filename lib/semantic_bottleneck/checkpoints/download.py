@@ -1,18 +1,27 @@
 """Download a released file (a checkpoint, a decoder) into the weights cache; never leave a half-written file.
 
 A `ModelWeights` lists a file's mirrors, the authors' current location first (the registry holds one per
-model and decoder). Files are cached in
-`$SEMANTIC_BOTTLENECK_WEIGHTS` (else ~/.cache/semantic-bottleneck/weights) as `<model>/<file>`,
-with `<file>.json` beside it recording the sha256 of the first good download; every later use
-checks the file's magic bytes, completeness and that sha256, and fetches it again if any fails.
+model and decoder); each `Mirror` carries the sha256 and size of the file it serves where they are published.
+Files are cached in `$SEMANTIC_BOTTLENECK_WEIGHTS` (else ~/.cache/semantic-bottleneck/weights) as
+`<model>/<file>`, with `<file>.json` beside it: the file's sha256, size and modification time, and whether the
+hash was verified against a published one or only recorded on first download. Every use checks the file's
+magic bytes and completeness, and its hash against the published one (else the recorded one); the hash is
+recomputed only when the file's size or modification time differ from the record, so a multi-GB file is not
+re-read on every run. A file that fails is kept until a good copy has downloaded; downloads go to a `.part`
+file that Ctrl-C and SIGTERM remove (and that a later run removes once stale); a read-only cache still serves
+what it holds.
 """
+from contextlib import contextmanager
 from dataclasses import dataclass
 import hashlib
 import json
 import os
 from pathlib import Path
 import re
+import signal
 import tempfile
+import threading
+import time
 from urllib.parse import quote
 import warnings
 import zipfile
@@ -20,11 +29,13 @@ import zipfile
 import pooch
 import requests
 
-from .files import CheckpointError, checkpoint_format
+from .files import CheckpointError, checkpoint_format, not_a_file, safetensors_end
 
 CACHE_ENV = "SEMANTIC_BOTTLENECK_WEIGHTS"
 CONNECT_TIMEOUT = 5.0  # seconds; an unreachable host fails fast instead of hanging
 READ_TIMEOUT = 60.0
+STALE_PART_S = 10 * READ_TIMEOUT  # a live download writes to its .part file at least every READ_TIMEOUT
+SETTLED_NS = 60 * 10**9  # a download's mtime is set this far back: more than any file system's timestamp step
 
 
 class WeightsError(RuntimeError):
@@ -37,11 +48,17 @@ class _MirrorFailed(Exception):
 
 @dataclass(frozen=True)
 class Mirror:
-    """One place to download a checkpoint from: a URL, or several URLs whose parts are joined in order."""
+    """One place to download a file from: a URL, or several URLs whose parts are joined in order.
+
+    `sha256` and `size` (bytes) describe the file this mirror serves, where published; None means the hash
+    is recorded on first download and only checked against that record afterwards.
+    """
 
     urls: tuple
     filename: str
     note: str = ""
+    sha256: str | None = None
+    size: int | None = None
 
 
 def hf_url(repo, path, revision="main"):
@@ -51,14 +68,12 @@ def hf_url(repo, path, revision="main"):
 
 @dataclass(frozen=True)
 class ModelWeights:
-    """A released file: cache name, license, mirrors (current location first), size and sha256 if known."""
+    """A released file: cache name, license, mirrors (current location first), approximate size for people."""
 
     name: str
     license: str
     mirrors: tuple
     approx_size: str
-    size: int | None = None
-    sha256: str | None = None
     note: str = ""
 
 
@@ -82,59 +97,83 @@ def file_sha256(path):
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _safetensors_end(path):
-    """Byte length a safetensors file must have according to its own header."""
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
-    return 8 + n + max(ends, default=0)
-
-
 def file_problem(path):
     """Why a file is not a complete checkpoint (HTML page, unknown magic, truncated), or None if it looks fine."""
     try:
         fmt = checkpoint_format(path)
+        if fmt == "safetensors" and Path(path).stat().st_size < safetensors_end(path):
+            return "is a truncated safetensors file"
     except CheckpointError as err:
         return str(err).removeprefix(f"{path} ")
     if fmt == "torch-zip" and not zipfile.is_zipfile(path):
         return "is a truncated zip archive (no end-of-archive record)"
-    if fmt == "safetensors":
-        try:
-            if Path(path).stat().st_size < _safetensors_end(path):
-                return "is a truncated safetensors file"
-        except (ValueError, KeyError, TypeError, IndexError):
-            return "has an unreadable safetensors header"
     return None
 
+
+# ----------------------------------------------------------------------------- the record beside a cached file
 
 def _record_path(target):
     return target.with_name(target.name + ".json")
 
 
-def _write_record(target, digest, url):
-    """Write `<file>.json` (sha256, size, source URL) atomically beside a cached checkpoint."""
-    record = {"sha256": digest, "size": target.stat().st_size, "url": url}
-    tmp = _record_path(target).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, _record_path(target))
+def _read_record(target):
+    """The record beside a cached file, or None if it is absent, unreadable or not a record."""
+    try:
+        record = json.loads(_record_path(target).read_text())
+    except (OSError, ValueError):
+        return None
+    fields = {"sha256": str, "size": int, "mtime_ns": int}
+    if isinstance(record, dict) and all(isinstance(record.get(k), t) for k, t in fields.items()):
+        return record
+    return None
 
 
-def _cached_problem(target, model):
-    """Why a cached file cannot be used (bad file, or sha256 differs from the record), or None."""
+def _write_record(target, digest, url, verified):
+    """Write `<file>.json` atomically; where the cache is read-only, warn that the hash is not kept."""
+    info, record_path = target.stat(), _record_path(target)
+    record = {"sha256": digest, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "url": url, "verified": verified}
+    tmp = record_path.with_name(f"{record_path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(record, indent=1))
+        os.replace(tmp, record_path)
+    except OSError as err:
+        _remove(tmp)
+        warnings.warn(f"cannot write {record_path} ({err.strerror}); the file is used, but its hash will be "
+                      "computed again next time", stacklevel=3)
+
+
+def _remove(*paths):
+    """Delete files if present; a read-only cache or a concurrent delete is not an error here."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _cached_problem(target, mirror):
+    """Why a cached file cannot be used (damaged, or not the bytes its mirror or record names), or None."""
     problem = file_problem(target)
     if problem:
         return problem
-    record_path = _record_path(target)
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    digest = file_sha256(target)
-    expected = model.sha256 or record.get("sha256")
-    if expected and digest != expected:
-        return f"has sha256 {digest[:16]}..., expected {expected[:16]}..."
-    if not record:
-        _write_record(target, digest, None)
+    info, record = target.stat(), _read_record(target)
+    if mirror.size is not None and info.st_size != mirror.size:
+        return f"has {info.st_size} bytes, expected {mirror.size}"
+    unchanged = record is not None and (record["size"], record["mtime_ns"]) == (info.st_size, info.st_mtime_ns)
+    digest = record["sha256"] if unchanged else file_sha256(target)  # hashed again only if size or mtime changed
+    if mirror.sha256 and digest != mirror.sha256:
+        return f"has sha256 {digest[:16]}..., expected the published {mirror.sha256[:16]}..."
+    if not mirror.sha256 and record is not None and digest != record["sha256"]:
+        return f"has sha256 {digest[:16]}..., not the {record['sha256'][:16]}... recorded when it was downloaded"
+    if not unchanged:
+        if record is None and not mirror.sha256:
+            warnings.warn(f"{target} has no published sha256 and no readable record: recording its sha256 "
+                          f"{digest[:16]}... now (not verified)", stacklevel=3)
+        _write_record(target, digest, record and record.get("url"), verified=bool(mirror.sha256))
     return None
 
+
+# ----------------------------------------------------------------------------- downloading
 
 def _reason(err):
     """A short reason for a failed HTTP request."""
@@ -149,56 +188,114 @@ def _reason(err):
     return f"{type(err).__name__}: {text.splitlines()[0][:120]}" if text else type(err).__name__
 
 
-def _download(model, mirror, folder, progress):
-    """Download one mirror to a temporary file, check it, and rename it into the cache."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=mirror.filename + ".", suffix=".part")
-    tmp = Path(tmp)
+@contextmanager
+def _sigterm_unwinds():
+    """Within the block SIGTERM raises SystemExit, so `finally` clauses run (removing a `.part` file) as on Ctrl-C.
+
+    Only the main thread can install a signal handler; elsewhere the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with os.fdopen(fd, "w+b") as out:
-            fetch = pooch.HTTPDownloader(progressbar=progress, chunk_size=1 << 20,
-                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
-            for url in mirror.urls:
-                fetch(url, out, None)
-        problem = file_problem(tmp)
-        if problem:
-            raise _MirrorFailed(f"served a file that {problem}")
-        if model.size is not None and tmp.stat().st_size != model.size:
-            raise _MirrorFailed(f"served {tmp.stat().st_size} bytes, expected {model.size}")
-        digest = file_sha256(tmp)
-        if model.sha256 and digest != model.sha256:
-            raise _MirrorFailed(f"checksum mismatch: sha256 {digest[:16]}..., expected {model.sha256[:16]}...")
-        target = folder / mirror.filename
-        os.replace(tmp, target)
-        _write_record(target, digest, mirror.urls[0])
-        return target
-    except (requests.RequestException, OSError) as err:
-        raise _MirrorFailed(_reason(err)) from None
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _unwritable(folder, err, filename):
+    return WeightsError(f"the weights cache {folder} cannot be written ({err.strerror or err}): set {CACHE_ENV} to "
+                        f"a writable folder, or download {filename} by hand and pass its path")
+
+
+def _download(mirror, folder, progress):
+    """Download one mirror into a `.part` file beside its target, check it, and rename it over the target."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=mirror.filename + ".", suffix=".part")
+    except OSError as err:
+        raise _unwritable(folder, err, mirror.filename) from None
+    tmp, target = Path(tmp), folder / mirror.filename
+    with _sigterm_unwinds():
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                fetch = pooch.HTTPDownloader(progressbar=progress, chunk_size=1 << 20,
+                                             timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+                for url in mirror.urls:
+                    fetch(url, out, None)
+            problem = file_problem(tmp)
+            if problem:
+                raise _MirrorFailed(f"served a file that {problem}")
+            if mirror.size is not None and tmp.stat().st_size != mirror.size:
+                raise _MirrorFailed(f"served {tmp.stat().st_size} bytes, expected {mirror.size}")
+            digest = file_sha256(tmp)
+            if mirror.sha256 and digest != mirror.sha256:
+                raise _MirrorFailed(f"checksum mismatch: sha256 {digest[:16]}..., expected {mirror.sha256[:16]}...")
+            _record_path(target).unlink(missing_ok=True)  # it describes the file about to be replaced
+            settled = time.time_ns() - SETTLED_NS  # so a later write, however soon, changes the recorded mtime
+            os.utime(tmp, ns=(settled, settled))
+            os.replace(tmp, target)
+        except (requests.RequestException, OSError) as err:
+            raise _MirrorFailed(_reason(err)) from None
+        finally:
+            _remove(tmp)
+    if not mirror.sha256:
+        warnings.warn(f"{mirror.filename} has no published sha256: recorded {digest[:16]}... on this first "
+                      "download, not verified", stacklevel=3)
+    _write_record(target, digest, mirror.urls[0], verified=bool(mirror.sha256))
+    return target
+
+
+def _remove_stale_parts(folder):
+    """Delete `.part` files no download has written to for STALE_PART_S seconds (left by a killed process)."""
+    now = time.time()
+    for part in folder.glob("*.part"):
+        try:
+            if now - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:
+            pass  # a read-only cache, or another process removed it first
 
 
 def fetch_weights(model, cache_dir=None, progress=True):
     """Path of a registered checkpoint in the cache, downloading it (mirrors in order) if absent or bad."""
     folder = weights_dir(cache_dir) / model.name
+    _remove_stale_parts(folder)
+    damaged = []
     for mirror in model.mirrors:
         target = folder / mirror.filename
-        if target.exists():
-            problem = _cached_problem(target, model)
-            if problem is None:
-                return target
-            warnings.warn(f"cached {target} {problem}; fetching it again", stacklevel=2)
-            target.unlink()
-            _record_path(target).unlink(missing_ok=True)
+        if not target.exists():
+            continue
+        kind = not_a_file(target)
+        if kind:
+            raise WeightsError(f"{target} is {kind}, where the cache keeps {model.name}'s file; move it away")
+        problem = _cached_problem(target, mirror)
+        if problem is None:
+            return target
+        warnings.warn(f"cached {target} {problem}; fetching it again (the cached file stays until a good copy "
+                      "has downloaded)", stacklevel=2)
+        damaged.append(target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _unwritable(folder, err, model.mirrors[0].filename) from None
     failures = []
     for mirror in model.mirrors:
         try:
-            return _download(model, mirror, folder, progress)
+            path = _download(mirror, folder, progress)
         except _MirrorFailed as err:
             parts = f" (+{len(mirror.urls) - 1} parts)" if len(mirror.urls) > 1 else ""
             failures.append(f"{mirror.urls[0]}{parts}: {err}")
-    raise WeightsError(f"could not download {model.name}: {'; '.join(failures)}. Download it by hand and pass "
-                       f"its path, or put it at {folder / model.mirrors[0].filename}")
+            continue
+        _remove(*[p for old in damaged if old != path for p in (old, _record_path(old))])
+        return path
+    kept = f"; kept the damaged cached {', '.join(p.name for p in damaged)}" if damaged else ""
+    raise WeightsError(f"could not download {model.name}: {'; '.join(failures)}{kept}. Download it by hand and "
+                       f"pass its path, or put it at {folder / model.mirrors[0].filename}")
 
 
 def from_hub(what, load):

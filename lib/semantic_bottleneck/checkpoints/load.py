@@ -63,11 +63,14 @@ class VaeDecoder:
         return self.vae.decode(latents.to(self.vae.dtype) / self.scale).sample.float().clamp(-1, 1)
 
     @classmethod
-    def pretrained(cls, name="stabilityai/sd-vae-ft-ema", device="cpu"):
-        """Download (first use) and load a Hugging Face VAE, e.g. sd-vae-ft-ema (REPA, MG) or sd-vae-ft-mse (DiT)."""
+    def pretrained(cls, name="stabilityai/sd-vae-ft-ema", device="cpu", subfolder=None):
+        """Download (first use) and load a Hugging Face VAE, e.g. sd-vae-ft-ema (DiT's FID script, REPA, MG) or
+        sd-vae-ft-mse (SiT's and MDT's sampling scripts), or a pipeline's `subfolder="vae"`."""
         from diffusers import AutoencoderKL
 
-        return cls(from_hub(f"the VAE {name}", lambda: AutoencoderKL.from_pretrained(name)).to(device).eval())
+        what = f"the VAE {name}" + (f"/{subfolder}" if subfolder else "")
+        vae = from_hub(what, lambda: AutoencoderKL.from_pretrained(name, subfolder=subfolder))
+        return cls(vae.to(device).eval())
 
 
 def latent_stats(path, channels=32):

@@ -2,7 +2,8 @@
 
 One reader per family. Each opens the file lazily (`files.open_checkpoint`) and copies out only the five
 embedder tensors, so a multi-GB checkpoint costs a few MB. Every family's table has a last row for the
-null (CFG) class.
+null (CFG) class. The five tensors are checked where they enter (`checked_embedder`): tensors, floating point,
+finite, shapes that fit together, no all-zero class row; so no statistic downstream is computed from nonsense.
 """
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 
 from ..condition.embedding import ConditionEmbedding
 from .families import family_row
-from .files import CheckpointError, open_checkpoint
+from .files import CheckpointError, open_checkpoint, require_file
 
 ORIGINAL_KEYS = ("y_embedder.embedding_table.weight", "t_embedder.mlp.0.weight", "t_embedder.mlp.0.bias",
                  "t_embedder.mlp.2.weight", "t_embedder.mlp.2.bias")
@@ -20,6 +21,7 @@ _DIFFUSERS_PARTS = ("class_embedder.embedding_table.weight", "timestep_embedder.
                     "timestep_embedder.linear_1.bias", "timestep_embedder.linear_2.weight",
                     "timestep_embedder.linear_2.bias")
 DIFFUSERS_KEYS = tuple(_EMB.format(0) + part for part in _DIFFUSERS_PARTS)
+_PARTS = ("table", "mlp.0 weight", "mlp.0 bias", "mlp.2 weight", "mlp.2 bias")  # the five tensors, as messages name them
 
 
 def _layout_hint(keys):
@@ -30,6 +32,40 @@ def _layout_hint(keys):
     return "its first keys are " + ", ".join(list(keys)[:3])
 
 
+def checked_embedder(path, keys, tensors):
+    """The five embedder tensors (table, mlp.0 weight/bias, mlp.2 weight/bias) if c can be formed from them.
+
+    Each must be a floating-point tensor with finite values; the shapes must be (K+1, D) with K >= 2, (D, F),
+    (D,), (D, D), (D,); no real class's row may be all zero (its cosine and nPR would be undefined).
+    CheckpointError naming the tensor otherwise.
+    """
+    for key, x in zip(keys, tensors):
+        if not isinstance(x, torch.Tensor):
+            raise CheckpointError(f"{path}: {key} is a {type(x).__name__}, not a tensor")
+        if not x.is_floating_point():
+            raise CheckpointError(f"{path}: {key} has dtype {str(x.dtype).replace('torch.', '')}; expected a real "
+                                  "floating-point tensor (float16, bfloat16, float32 or float64)")
+    table, w1 = tensors[:2]
+    rows, d = table.shape if table.ndim == 2 else (0, 0)
+    f = w1.shape[1] if w1.ndim == 2 else 0
+    shapes = [tuple(x.shape) for x in tensors]
+    if rows < 3 or d < 1 or f < 2 or shapes[1:] != [(d, f), (d,), (d, d), (d,)]:
+        named = ", ".join(f"{part} {shape}" for part, shape in zip(_PARTS, shapes))
+        raise CheckpointError(f"{path} has embedder shapes {named}; expected (K+1, D) with K >= 2, (D, F), (D,), "
+                              "(D, D), (D,)")
+    for key, x in zip(keys, tensors):
+        bad = int((~torch.isfinite(x.float())).sum())  # c is computed in float32
+        if bad:
+            raise CheckpointError(f"{path}: {key} has {bad} of {x.numel()} values that are not finite in float32 "
+                                  "(NaN, inf, or beyond 3.4e38)")
+    zero = (table[:-1] == 0).all(dim=1).nonzero().flatten().tolist()  # real classes only: the null row may be 0
+    if zero:
+        raise CheckpointError(f"{path}: the class table's rows {', '.join(map(str, zero[:5]))}"
+                              f"{' ...' if len(zero) > 5 else ''} ({len(zero)} of {table.shape[0] - 1} classes) are "
+                              "all zero; cosine and nPR are undefined for them")
+    return tensors
+
+
 def _embedding(opened, keys, family, **extra):
     """Copy the five embedder tensors named by `keys` out of `opened` into a ConditionEmbedding."""
     state = opened.tensors
@@ -38,17 +74,13 @@ def _embedding(opened, keys, family, **extra):
     missing = [k for k in keys[1:] if k not in state]
     if missing:
         raise CheckpointError(f"{opened.path} has a class table but no timestep MLP ({missing[0]})")
-    table, w1, b1, w2, b2 = (state[k].detach().clone() for k in keys)  # copies, so the mmap can close
-    d = table.shape[-1]
-    if table.ndim != 2 or table.shape[0] < 3 or w1.ndim != 2 or w1.shape[0] != d or tuple(w2.shape) != (d, d):
-        raise CheckpointError(f"{opened.path} has embedder shapes table {tuple(table.shape)}, mlp.0 "
-                              f"{tuple(w1.shape)}, mlp.2 {tuple(w2.shape)}; expected (K+1, D), (D, F), (D, D)")
+    tensors = checked_embedder(opened.path, keys, [state[k] for k in keys])
+    tensors = [x.detach().clone() for x in tensors]  # copies, so the mmap can close
     row = family_row(family)
     info = {"family": family, "t0": row.t0, "time_convention": row.time_convention, "source": str(opened.path),
-            "weights": opened.weights, "format": opened.fmt, "dtype": str(table.dtype).replace("torch.", ""),
+            "weights": opened.weights, "format": opened.fmt, "dtype": str(tensors[0].dtype).replace("torch.", ""),
             **extra}
-    tensors = [x.float() for x in (table, w1, b1, w2, b2)]
-    return ConditionEmbedding(*tensors, freq_shift=0.0, has_null_row=True, info=info)
+    return ConditionEmbedding(*[x.float() for x in tensors], freq_shift=0.0, has_null_row=True, info=info)
 
 
 def _read_original(source, family, **extra):
@@ -97,8 +129,8 @@ def read_lightningdit(source):
 def _diffusers_file(source):
     """The weights file of a diffusers DiT: a pipeline folder, its `transformer/` folder, or the file."""
     source = Path(source)
-    if source.is_file():
-        return source
+    if not source.is_dir():
+        return require_file(source)
     folder = source / "transformer" if (source / "transformer").is_dir() else source
     for pattern in ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
                     "diffusion_pytorch_model*.safetensors", "diffusion_pytorch_model*.bin"):
@@ -111,9 +143,11 @@ def _diffusers_file(source):
 
 def _copies_equal(tensors, keys):
     """Whether the last block's embedder copy equals block 0's (every copy must match; models.md 3.2)."""
-    last = max(int(k.split(".")[1]) for k in tensors if k.startswith("transformer_blocks."))
+    numbers = (k.split(".")[1] for k in tensors if k.startswith("transformer_blocks."))
+    last = max(int(n) for n in numbers if n.isdecimal())  # block 0 holds the class table that was read
     other = [k.replace(_EMB.format(0), _EMB.format(last)) for k in keys]
-    return all(o in tensors and torch.equal(tensors[k], tensors[o]) for k, o in zip(keys, other))
+    return all(o in tensors and isinstance(tensors[o], torch.Tensor) and torch.equal(tensors[k], tensors[o])
+               for k, o in zip(keys, other))
 
 
 def read_diffusers_dit(source):
@@ -124,8 +158,9 @@ def read_diffusers_dit(source):
     converted DiT weights were trained with (models.md section 6.1).
     """
     opened = open_checkpoint(_diffusers_file(source))
-    return _embedding(opened, DIFFUSERS_KEYS, "diffusers-dit",
-                      embedder_copies_equal=_copies_equal(opened.tensors, DIFFUSERS_KEYS))
+    embedding = _embedding(opened, DIFFUSERS_KEYS, "diffusers-dit")
+    embedding.info["embedder_copies_equal"] = _copies_equal(opened.tensors, DIFFUSERS_KEYS)
+    return embedding
 
 
 def _tiny_config(folder):
@@ -187,4 +222,8 @@ def read_condition_embedding(source, family=None):
     """Read c's class table and timestep MLP from any supported checkpoint; detect the family if not given."""
     if family is not None:
         family_row(family)
-    return READERS[family or detect_family(source)](source)
+    family = family or detect_family(source)
+    if family not in READERS:
+        raise CheckpointError(f"family {family} has no class table to read c from: its c is formed by running the "
+                              "network on its inputs (read it with condition.hooks.CaptureC)")
+    return READERS[family](source)

@@ -15,18 +15,19 @@ from .read import read_condition_embedding
 
 @dataclass(frozen=True)
 class SdVae:
-    """An SD-VAE (diffusers `AutoencoderKL`) from Hugging Face; latents are divided by 0.18215."""
+    """An SD-VAE (diffusers `AutoencoderKL`) from Hugging Face (a repo, or a pipeline's `subfolder`); latents / 0.18215."""
 
     repo: str
+    subfolder: str | None = None
 
     @property
     def name(self):
         """The decoder as the protocol tables name it."""
-        return self.repo
+        return self.repo + (f"/{self.subfolder}" if self.subfolder else "")
 
     def load(self, device="cpu", progress=True):
         """The decoder, downloaded on first use."""
-        return VaeDecoder.pretrained(self.repo, device)
+        return VaeDecoder.pretrained(self.repo, device, self.subfolder)
 
 
 @dataclass(frozen=True)

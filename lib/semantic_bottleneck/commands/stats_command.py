@@ -1,14 +1,16 @@
 """`python -m semantic_bottleneck stats`: cosine, nPR and sparsity of c = y + t read from a checkpoint.
 
 `checkpoint_stats` is the computation (on the same `condition.measure` primitives as the chapters); `run` is
-the command. Shapes: K real classes (null row excluded), D width of c.
+the command: every bad input or failed download ends in one `error: ...` line and a non-zero exit (`--debug`
+adds the traceback). Shapes: K real classes (null row excluded), D width of c.
 """
 import json
 import math
 import sys
+import traceback
 
 from ..checkpoints.download import WeightsError
-from ..checkpoints.families import FAMILY_NAMES, family_row
+from ..checkpoints.families import FAMILY_NAMES, check_t, family_row
 from ..condition.measure import cosine_summary, fraction_below, normalized_pr, npr_readings
 from ..registry import MODELS, load_embedding
 
@@ -24,25 +26,27 @@ def vector_stats(vectors, taus=DEFAULT_TAUS):
 
 
 def checkpoint_stats(embedding, t=None, taus=DEFAULT_TAUS):
-    """Statistics of c = y + t, of y alone and of t alone at timestep t (default: the family's first step t0)."""
-    t = embedding.info.get("t0") if t is None else t
-    if t is None or not math.isfinite(float(t)):
-        raise ValueError(f"t must be a finite timestep as the model receives it; got {t!r}")
-    bad = [tau for tau in taus if not tau > 0]
-    if bad or not taus:
-        raise ValueError(f"tau must be > 0 (one or more values); got {list(taus)}")
+    """Statistics of c = y + t, of y alone and of t alone at timestep t (default: the family's first step t0).
+
+    ValueError for a t outside the family's range or a tau that is not a finite number > 0.
+    """
     info = embedding.info
+    t = check_t(family_row(info["family"]), info.get("t0") if t is None else t)
+    if not taus or not all(math.isfinite(tau) and tau > 0 for tau in taus):
+        raise ValueError(f"tau must be finite and > 0 (one or more values); got {list(taus)}")
     return {"family": info.get("family"), "model": info.get("model"), "source": info.get("source"),
-            "weights": info.get("weights"), "time_convention": info.get("time_convention"), "t": float(t),
-            "dim": embedding.dim, "num_classes": embedding.num_classes,
-            "y_plus_t": vector_stats(embedding.c(t), taus), "y_only": vector_stats(embedding.label(), taus),
-            "t_only": {"npr": normalized_pr(embedding.time([float(t)])[0]).item()}}
+            "weights": info.get("weights"), "format": info.get("format"),
+            "time_convention": info.get("time_convention"), "t": t, "dim": embedding.dim,
+            "num_classes": embedding.num_classes, "y_plus_t": vector_stats(embedding.c(t), taus),
+            "y_only": vector_stats(embedding.label(), taus),
+            "t_only": {"npr": normalized_pr(embedding.time([t])[0]).item()}}
 
 
 def format_table(stats):
     """The statistics as a readable plain-text table."""
     lines = [f"source   {stats['source']}" + (f" ({stats['model']})" if stats.get("model") else ""),
-             f"family   {stats['family']}, weights: {stats['weights']}",
+             f"family   {stats['family']}, weights: {stats['weights']}"
+             + (" (an old-format pickle: read whole into memory)" if stats.get("format") == "torch-pickle" else ""),
              f"t        {stats['t']:g} ({stats['time_convention']})",
              f"c        D = {stats['dim']}, K = {stats['num_classes']} classes (null row excluded)", "",
              f"{'':34}{'y + t':>10}{'y only':>10}"]
@@ -67,20 +71,20 @@ def add_arguments(parser):
     parser.add_argument("--tau", type=float, nargs="+", default=list(DEFAULT_TAUS),
                         help="sparsity thresholds on |mean c_i| (default: 0.01 0.02 0.05)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
 def run(args):
-    """Run `stats` on parsed arguments; 0 on success, 2 on bad input, 1 when a download failed."""
+    """Run `stats` on parsed arguments; 0 on success, 2 on bad input, 1 when a download or the file system failed."""
     try:
         if args.family is not None:
             family_row(args.family)
         embedding = load_embedding(args.model, family=args.family)
         stats = checkpoint_stats(embedding, args.t, args.tau)
-    except WeightsError as err:
+    except (WeightsError, ValueError, OSError) as err:
+        if args.debug:
+            traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)
-        return 1
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(stats, indent=1) if args.json else format_table(stats))
+        return 2 if isinstance(err, ValueError) else 1
+    print(json.dumps(stats, indent=1, allow_nan=False) if args.json else format_table(stats))
     return 0

@@ -4,7 +4,10 @@
 forward pre-hooks on every `adaLN_modulation` (official DiT/SiT/REPA/MG/MDT layout and this
 project's tiny DiT), or forward hooks on every `transformer_blocks[i].norm1.emb` of diffusers'
 `DiTTransformer2DModel` (there c is that module's output; block 0's copy also feeds the final layer).
-The hooks change every c the network sees, conditional and unconditional (CFG) rows alike.
+Which rows are pruned is a third reading: `both` (every c the network sees, the conditional and the unconditional
+(CFG) rows alike) or `conditional` (the conditional rows only; the sampler says how many lead the batch). The paper
+says it modifies "only the conditional vector c", which may mean either. Removed dimensions are counted over the
+conditional rows only.
 
 The paper leaves the mask granularity open, so both readings are implemented and named:
 `per_sample` (each row's own c at each step) and `global` (one mask from the mean c over classes
@@ -20,11 +23,12 @@ PARTS = ("tail", "head")
 READINGS = ("per_sample", "global")
 SCHEDULES = ("every_step", "first_step", "last_k_steps")
 SCHEDULE_SYMBOLS = {"every_step": "t_i", "first_step": "t_0", "last_k_steps": "t_{n-k,n}"}
+BRANCHES = ("both", "conditional")
 
 
 @dataclass(frozen=True)
 class PruneSpec:
-    """What to zero (tail or head; by threshold `tau` or by `fraction` of D), which mask reading, when."""
+    """What to zero (tail or head; by threshold `tau` or by `fraction` of D), which mask reading, when, in which rows."""
 
     part: str = "tail"
     tau: float | None = None
@@ -32,6 +36,7 @@ class PruneSpec:
     reading: str = "per_sample"
     schedule: str = "every_step"
     k: int = 1
+    branch: str = "both"
 
     def __post_init__(self):
         if self.part not in PARTS:
@@ -48,13 +53,16 @@ class PruneSpec:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
         if int(self.k) != self.k or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
+        if self.branch not in BRANCHES:
+            raise ValueError(f"branch must be one of {', '.join(BRANCHES)}; got {self.branch!r}")
 
     @property
     def label(self):
         """A short human-readable name, e.g. 'tail 38.9% (per_sample, t_{n-k,n}, k=4)'."""
         what = f"tau={self.tau:g}" if self.tau is not None else f"{100 * self.fraction:.1f}% of D"
         when = SCHEDULE_SYMBOLS[self.schedule] + (f", k={self.k}" if self.schedule == "last_k_steps" else "")
-        return f"{self.part} {what} ({self.reading}, {when})"
+        rows = ", conditional branch" if self.branch == "conditional" else ""
+        return f"{self.part} {what} ({self.reading}, {when}{rows})"
 
 
 def count_for_fraction(fraction, dim):
@@ -136,14 +144,19 @@ class Pruner:
         self.active = active_steps(spec.schedule, num_steps, spec.k)
         self.fixed_mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
         self.step = None
+        self.conditional_rows = None  # how many leading rows of the next forward are conditional (the sampler says)
         self.mask_computations = 0
-        self.records = []  # (step, mean number of zeroed coordinates per row) for each mask computed
+        self.records = []  # (step, zeroed coordinates summed over the conditional rows, those rows) per mask computed
         self._mask = None
         self._handles = []
 
     def __call__(self, i, t):
         """The sampler's step callback: step i (0-based) with timestep t is about to run."""
         self.step, self._mask = int(i), None
+
+    def set_conditional_rows(self, n):
+        """The sampler's rows callback: the next forward's first n rows are conditional (the rest CFG-unconditional)."""
+        self.conditional_rows = int(n)
 
     def __enter__(self):
         kind, modules = hook_points(self.model)
@@ -172,7 +185,13 @@ class Pruner:
         """c (N, D) with the selected coordinates zeroed (c itself at steps that do not prune)."""
         if not self.is_active():
             return c
-        return c.masked_fill(self.mask_for(c), 0.0)
+        mask = self.mask_for(c)
+        if self.spec.branch == "conditional":
+            if self.conditional_rows is None:
+                raise RuntimeError("branch conditional needs the sampler's rows_callback to know the conditional rows")
+            mask = mask.clone()
+            mask[self.conditional_rows:] = False
+        return c.masked_fill(mask, 0.0)
 
     def mask_for(self, c):
         """The mask for this step (computed on the step's first call, then reused)."""
@@ -183,13 +202,21 @@ class Pruner:
         else:
             mask = spec_mask(c, self.spec)
         self.mask_computations += 1
-        self.records.append((self.step, mask.sum(-1).float().mean().item()))
+        rows = mask[: self.conditional_rows]
+        self.records.append((self.step, int(rows.sum()), rows.shape[0]))
         self._mask = mask
         return mask
 
     def removed_dims(self):
-        """Mean number of zeroed coordinates per row over every mask computed (0 if none was)."""
-        return sum(r[1] for r in self.records) / len(self.records) if self.records else 0.0
+        """Mean number of zeroed coordinates per conditional row over every mask computed (0 if none was)."""
+        return removed_per_row(self.records)
+
+
+def removed_per_row(records):
+    """Zeroed coordinates per conditional row over `Pruner.records` (of one pruner, or several pruners' together),
+    exact whatever the batches were (0 if no mask was computed)."""
+    rows = sum(r[2] for r in records)
+    return sum(r[1] for r in records) / rows if rows else 0.0
 
 
 def count_readings(embedding, thresholds, step_timesteps, paper_column="paper"):

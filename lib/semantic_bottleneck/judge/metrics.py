@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+IS_SPLITS = 10  # the usual Inception Score convention: the mean of IS over 10 splits of the samples
+
 
 class PassThrough(nn.Module):
     """A torchmetrics "feature network" that returns its input: lets the metrics take precomputed features."""
@@ -116,7 +118,7 @@ class Judge:
             self._fid.update(reference.features, real=True)
         self._make_kid = lambda size: KernelInceptionDistance(feature=PassThrough(width), subsets=kid_subsets,
                                                               subset_size=size, reset_real_features=True)
-        self._make_is = lambda: InceptionScore(feature=PassThrough(1), splits=1)
+        self._make_is = lambda splits: InceptionScore(feature=PassThrough(1), splits=splits)
         self._quiet = [("ignore", ".*will save all extracted features.*"), ("ignore", r"std\(\): degrees of freedom")]
 
     def records(self, images, conditions, indices=None):
@@ -129,7 +131,7 @@ class Judge:
         return out
 
     def score(self, records, seed=0):
-        """fid, kid, kid_std, is, precision, recall and the mean of each per-sample score of one set of records."""
+        """fid, kid, kid_std, is (1 split), is10 (10 splits), precision, recall and each per-sample score's mean."""
         fake, logits = records["features"], records["logits"]
         if self._fid is not None:
             self._fid.reset()
@@ -142,16 +144,17 @@ class Judge:
         with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
             for action, message in self._quiet:  # known and harmless: feature buffers; the std of one IS split
                 warnings.filterwarnings(action, message=message)
-            torch.manual_seed(seed)  # KID's random subsets
+            torch.manual_seed(seed)  # KID's random subsets, IS's random splits
             if self.reference.features is not None:
                 kid = self._make_kid(min(self.kid_subset_size, len(fake), self.reference.count))
                 kid.update(self.reference.features, real=True)
                 kid.update(fake, real=False)
                 mean, std = kid.compute()
                 out.update(kid=mean.item(), kid_std=std.item())
-            inception = self._make_is()
-            inception.update(logits)
-            out["is"] = inception.compute()[0].item()
+            for key, splits in (("is", 1), ("is10", IS_SPLITS)):
+                inception = self._make_is(splits)
+                inception.update(logits)
+                out[key] = inception.compute()[0].item()
         if self.reference.features is not None:
             out["precision"], out["recall"] = precision_recall(self.reference.features, fake, self.pr_k)
         for scorer in self.scorers:
@@ -164,7 +167,9 @@ class Judge:
                 "FID": "torchmetrics FrechetInceptionDistance on the extractor's features" if self._fid is not None
                        else "Frechet distance (float64) against the reference's stored mean/covariance (ADM's)",
                 "KID": f"torchmetrics, {self.kid_subsets} subsets of up to {self.kid_subset_size}",
-                "IS": "torchmetrics InceptionScore on the extractor's logits, 1 split (order-independent)",
+                "IS": "torchmetrics InceptionScore on the extractor's logits: `is` one split of all N samples; `is10` "
+                      f"the mean over {IS_SPLITS} random splits of N/{IS_SPLITS} (the usual convention; the paper's IS "
+                      "is compared with it)",
                 "precision / recall": f"k-NN manifolds, k = {self.pr_k} (Kynkaenniemi et al. 2019)",
                 "agreement": "; ".join(scorer.name for scorer in self.scorers)}
 

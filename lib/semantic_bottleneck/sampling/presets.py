@@ -6,7 +6,7 @@ Guidance scales use the 1 + w convention (out = uncond + s (cond - uncond)).
 from dataclasses import dataclass, replace
 import math
 
-SOLVERS = ("ddim", "ddpm", "euler", "euler_maruyama")
+SOLVERS = ("ddim", "ddpm", "euler", "euler_maruyama", "dpmsolver++")
 DTYPES = ("float32", "bfloat16")
 
 
@@ -44,8 +44,9 @@ class SamplerConfig:
             raise ValueError(f"noise_at must be 0.0 or 1.0; got {self.noise_at!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
-        if self.scale_pow is not None and not (self.scale_pow > 0 and self.solver in ("ddim", "ddpm")):
-            raise ValueError(f"scale_pow must be > 0, with solver ddim or ddpm; got {self.scale_pow!r} ({self.solver})")
+        if self.scale_pow is not None and not (self.scale_pow > 0 and self.solver in ("ddim", "ddpm", "dpmsolver++")):
+            raise ValueError(f"scale_pow must be > 0, with solver ddim, ddpm or dpmsolver++; got {self.scale_pow!r} "
+                             f"({self.solver})")
 
     def scale_at(self, t):
         """The guidance scale at timestep t: constant, or MDT's power-cosine schedule over t in 0..999,
@@ -69,7 +70,8 @@ class SamplerConfig:
         spacing = {"ddim": "trailing spacing, eta 0", "ddpm": "DiT respacing",
                    "euler": f"t from {self.noise_at:g} to {1 - self.noise_at:g}"
                             + (f", grid shifted by {self.time_shift:g}" if self.time_shift != 1.0 else ""),
-                   "euler_maruyama": "t from 1 to 0.04, last step deterministic"}[self.solver]
+                   "euler_maruyama": "t from 1 to 0.04, last step deterministic",
+                   "dpmsolver++": "multistep order 2, time-uniform t from 999 to 0 (rounded), ends at t = 0"}[self.solver]
         return f"{self.name}: {self.solver} {self.num_steps} steps ({spacing}); {guidance}; {self.dtype}"
 
 
@@ -80,18 +82,28 @@ PRESETS = {p.name: p for p in (
     SamplerConfig("repa-sde-250", "euler_maruyama", 250, 1.8, guidance_high=0.7),  # REPA README evaluation
     SamplerConfig("repa-ode-50", "euler", 50, 1.5),  # REPA generate.py defaults
     SamplerConfig("mg-sde-250", "euler_maruyama", 250, 1.0),  # MG test.py: 250 steps, cfgw 1.0 (no CFG)
-    SamplerConfig("sit-euler-250", "euler", 250, 4.0, cfg_channels=3, noise_at=0.0),  # SiT sample.py ODE (dopri5 there)
+    # SiT sample.py: ODE (dopri5 there, Euler here), 250 steps, cfg 4.0 on 3 channels, sd-vae-ft-mse (registry)
+    SamplerConfig("sit-euler-250", "euler", 250, 4.0, cfg_channels=3, noise_at=0.0),
     # LightningDiT configs/reproductions: ODE Euler, num_sampling_steps 250 = grid points, so 249 steps;
     # CFG on 3 of 32 channels, only where the (shifted) t >= cfg_interval_start 0.125; 800ep cfg 6.7, 64ep 10.0
     SamplerConfig("lightningdit-euler-250", "euler", 249, 6.7, cfg_channels=3, guidance_low=0.125, noise_at=0.0,
                   time_shift=0.3),
     SamplerConfig("lightningdit-64ep-euler-250", "euler", 249, 10.0, cfg_channels=3, guidance_low=0.125,
                   noise_at=0.0, time_shift=0.3),
-    SamplerConfig("dit-ddpm-250", "ddpm", 250, 4.0, cfg_channels=3, learned_sigma=True),  # DiT sample.py
-    SamplerConfig("dit-ddpm-250-fid", "ddpm", 250, 1.5, cfg_channels=3, learned_sigma=True),  # DiT sample_ddp.py
-    SamplerConfig("diffusers-dit-ddim-50", "ddim", 50, 4.0),  # DiTPipeline defaults (CFG on all channels)
+    SamplerConfig("dit-ddpm-250", "ddpm", 250, 4.0, cfg_channels=3, learned_sigma=True),  # DiT sample.py (pictures)
+    # DiT sample_ddp.py (its FID script): DDPM 250, cfg 1.5 on 3 channels; its VAE, sd-vae-ft-ema, is the registry's
+    SamplerConfig("dit-ddpm-250-fid", "ddpm", 250, 1.5, cfg_channels=3, learned_sigma=True),
+    # DiTPipeline's call defaults (50 steps, guidance 4.0 on all 4 channels); its scheduler's spacing comes from the
+    # hub's scheduler_config.json, not read here: this preset uses trailing DDIM spacing (t0 = 999)
+    SamplerConfig("diffusers-dit-ddim-50", "ddim", 50, 4.0),
     # MDT infer_mdt.py (v1): DDPM respaced to 500 steps, cfg 5.0 on 3 channels, power-cosine schedule pow 0.01
     SamplerConfig("mdt-ddpm-500", "ddpm", 500, 5.0, cfg_channels=3, learned_sigma=True, scale_pow=0.01),
+    # X-MDPT infer_xmdpt.py: DDIM 50 steps, cfg 2.0 on every output channel, power-cosine pow 0.01, no clipping;
+    # the official DDIM walks ADM's respaced grid (999, 979, 958, ..., 20, 0), this one diffusers' trailing grid
+    SamplerConfig("xmdpt-ddim-50", "ddim", 50, 2.0, scale_pow=0.01),
+    SamplerConfig("xmdpt-ddim-50-unguided", "ddim", 50, 1.0),
+    SamplerConfig("tiny-pose-ddim-10", "ddim", 10, 2.0, scale_pow=0.01),  # X-MDPT's, with fewer steps
+    SamplerConfig("tiny-pose-ddim-10-unguided", "ddim", 10, 1.0),
 )}
 
 
@@ -103,3 +115,14 @@ def preset(name, **changes):
     if changes:
         config = replace(config, name=f"{name} ({', '.join(f'{k}={v}' for k, v in changes.items())})", **changes)
     return config
+
+
+# Video-to-audio. MDSGen inference.py: DPM-Solver++ (multistep, order 2, time-uniform) 50 steps, CFG 5.0 with the
+# power-cosine schedule (pow 0.01), guided on all 16 output channels of which the first 8 (epsilon) are used. The
+# tiny analog uses the same solver with fewer steps. Guidance off is a separate preset (`-no-cfg`), so that a study
+# can run both through its `samplers` parameter.
+PRESETS.update({p.name: p for base in (
+    SamplerConfig("mdsgen-dpmpp-50", "dpmsolver++", 50, 5.0, learned_sigma=True, scale_pow=0.01),
+    SamplerConfig("tiny-v2a-dpmpp-20", "dpmsolver++", 20, 3.0),
+    SamplerConfig("tiny-v2a-dpmpp-10", "dpmsolver++", 10, 3.0),
+) for p in (base, replace(base, name=f"{base.name}-no-cfg", guidance_scale=1.0))})

@@ -2,7 +2,7 @@
 
 `noise_at` says which end of t in [0, 1] is noise (REPA/MG: 1, SiT and LightningDiT: 0); `time_shift` s maps
 the uniform grid t to s t / (1 + (s - 1) t) (LightningDiT: 0.3, more steps near the noise end). The state
-is integrated in float64; the network runs in float32.
+is integrated (and recorded for restarts) in float64; the network runs in float32.
 """
 import math
 
@@ -29,7 +29,7 @@ def velocity_loop(guided, x, conditions, indices, seed, config, first_step, call
     for i in range(first_step, config.num_steps):
         t, t_next = grid[i], grid[i + 1]
         if i in record:
-            record[i].append(x.float().cpu())
+            record[i].append(x.cpu())  # float64, so that a run resumed from it is exactly the full run
         if callback is not None:
             callback(i, t)
         v = guided(x.float(), t, conditions)[:, :channels].double()

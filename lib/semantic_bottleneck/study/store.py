@@ -11,8 +11,8 @@ class RowStore:
     """Finished rows of one run on disk, so an interrupted run (a Colab session ending) resumes where it stopped.
 
     One folder per run, named by a hash of everything the rows' numbers depend on (model, sampler, samples,
-    seeds, judge, this library's source, cpu or cuda); one file per row and spec, written atomically when the
-    row is done.
+    seeds, judge, this library's source, cpu or cuda; not the batch size or the number of processes); one file per
+    row and spec, written atomically when the row is done, with the number of processes that sampled it.
     """
 
     def __init__(self, root, protocol, judge, keep_images, device_type):
@@ -20,7 +20,8 @@ class RowStore:
 
         key = {"protocol": asdict(protocol), "judge": judge.protocol(), "keep_images": keep_images, "lib": lib_hash(),
                "device": device_type}
-        key["protocol"].pop("batch_size")  # results do not depend on it (per-index noise)
+        for name in ("batch_size", "processes"):  # results do not depend on them (per-index noise)
+            key["protocol"].pop(name)
         self.folder = Path(root) / f"{protocol.model}-{config_hash(key)}"
 
     def path(self, row, key):
@@ -33,7 +34,7 @@ class RowStore:
         return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
 
     def save(self, row, key, outputs):
-        """Write a finished row's outputs (records, removed, images, states) atomically."""
+        """Write a finished row's outputs (records, removed, images, states, processes) atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(row, key)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -22,7 +22,7 @@ def class_names():
     return [f"{colour} {shape}" for shape in SHAPES for colour in COLOURS]
 
 
-def _shape_sdf(shape, px, py, r):
+def shape_sdf(shape, px, py, r):
     """Signed distance (in pixels, negative inside) of one shape at rotated coordinates (N, H, W)."""
     if shape == "circle":
         return torch.sqrt(px**2 + py**2) - r
@@ -32,7 +32,7 @@ def _shape_sdf(shape, px, py, r):
         sides = [(math.cos(a), math.sin(a)) for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)]
         return torch.stack([-(nx * px + ny * py) for nx, ny in sides]).amax(0) - 0.5 * r
     if shape == "cross":
-        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.3 * r)
+        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.35 * r)
         return torch.minimum(arm(px, py), arm(py, px))
     if shape == "ring":
         return (torch.sqrt(px**2 + py**2) - 0.75 * r).abs() - 0.3 * r
@@ -44,7 +44,7 @@ def render(labels, generator, image_size=16):
     n, s = labels.shape[0], image_size
     u = lambda *shape: torch.rand(*shape, generator=generator)
     cx, cy = (0.3 + 0.4 * u(n)) * s, (0.3 + 0.4 * u(n)) * s
-    radius = (0.2 + 0.12 * u(n)) * s
+    radius = (0.26 + 0.12 * u(n)) * s
     angle = 2 * math.pi * u(n)
     grid = torch.arange(s, dtype=torch.float32) + 0.5
     dx = grid.view(1, 1, s) - cx.view(n, 1, 1)  # (N, 1, S)
@@ -57,7 +57,7 @@ def render(labels, generator, image_size=16):
     for k, shape in enumerate(SHAPES):
         pick = shape_ids == k
         if pick.any():
-            sdf[pick] = _shape_sdf(shape, px[pick], py[pick], r[pick])
+            sdf[pick] = shape_sdf(shape, px[pick], py[pick], r[pick])
     mask = torch.sigmoid(-sdf / 0.4).unsqueeze(1)  # (N, 1, S, S), anti-aliased
     palette = torch.tensor(list(COLOURS.values()))
     colour = (palette[colour_ids] + 0.1 * (u(n, 3) - 0.5)).view(n, 3, 1, 1)  # (N, 3, 1, 1)

@@ -35,14 +35,20 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 100
     num_train_timesteps: int = 1000  # timesteps used in training, evenly spaced over 0..999 (Fig. 43)
+    ema_decay: float = 0.0  # > 0: the returned weights are an exponential moving average of the trained ones
+    snr_gamma: float | None = None  # Min-SNR loss weighting (None: the plain epsilon MSE)
 
     def as_dict(self):
         """Plain-dict form, including the cache version."""
         return {**asdict(self), "cache_version": CACHE_VERSION}
 
 
-def training_loss(model, x0, labels, schedule, generator, timestep_pool=None):
-    """Epsilon-prediction MSE at uniformly drawn timesteps (from `timestep_pool` when given)."""
+def training_loss(model, x0, condition, schedule, generator, timestep_pool=None, snr_gamma=None):
+    """Epsilon-prediction MSE at uniformly drawn timesteps (from `timestep_pool` when given).
+
+    With `snr_gamma`, each sample's error is weighted min(SNR(t), gamma) / SNR(t) (Min-SNR, Hang et al. 2023):
+    the nearly clean timesteps, easy to denoise, count less.
+    """
     n = x0.shape[0]
     if timestep_pool is None:
         t = torch.randint(0, schedule.num_timesteps, (n,), generator=generator)
@@ -50,7 +56,11 @@ def training_loss(model, x0, labels, schedule, generator, timestep_pool=None):
         t = timestep_pool[torch.randint(0, len(timestep_pool), (n,), generator=generator)]
     noise = torch.randn(x0.shape, generator=generator)
     x_t = schedule.add_noise(x0, noise, t)
-    return F.mse_loss(model(x_t, t, labels), noise)
+    if snr_gamma is None:
+        return F.mse_loss(model(x_t, t, condition), noise)
+    error = (model(x_t, t, condition) - noise).square().flatten(1).mean(1)  # (N,)
+    snr = (schedule.alphas_cumprod[t] / (1 - schedule.alphas_cumprod[t])).float()
+    return (snr.clamp(max=snr_gamma) / snr * error).mean()
 
 
 def first_step_t(schedule_length=1000):
@@ -65,10 +75,15 @@ def _log_row(model, step, loss):
 
 
 def train_tiny_dit(config: TrainConfig, progress=True):
-    """Train a tiny DiT from scratch; returns (model in eval mode, training log DataFrame)."""
+    """Train a tiny DiT from scratch; returns (model in eval mode, training log DataFrame).
+
+    The log follows the trained weights; with `ema_decay` the returned model holds their moving average.
+    """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = DiT(config.model)
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = LinearSchedule()
     pool = torch.linspace(0, schedule.num_timesteps - 1, config.num_train_timesteps).round().long()
@@ -76,17 +91,19 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     bar = tqdm(range(1, config.steps + 1), desc="training tiny DiT", disable=not progress, mininterval=2)
     for step in bar:
         x0, labels = shapes.batch(config.batch_size, generator, config.model.image_size, config.model.num_classes)
-        loss = training_loss(model, x0, labels, schedule, generator, pool)
+        loss = training_loss(model, x0, labels, schedule, generator, pool, config.snr_gamma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % config.log_every == 0 or step == config.steps:
             model.eval()
             rows.append(_log_row(model, step, running))
             model.train()
             bar.set_postfix(loss=f"{running:.4f}", npr=f"{rows[-1]['npr_of_mean_vector']:.3f}")
-    return model.eval(), pd.DataFrame(rows)
+    return (model if ema is None else ema.module).eval(), pd.DataFrame(rows)
 
 
 def load_or_train(config: TrainConfig, progress=True):

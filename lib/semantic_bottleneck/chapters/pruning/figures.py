@@ -8,23 +8,9 @@ import pandas as pd
 import seaborn as sns
 
 from ..figures import level_grid
-from .report import floors, label, table_rows
+from .report import floors, label, sweep_points, table_rows
 
 sns.set_theme(context="notebook", style="whitegrid")
-
-
-def sweep_points(study):
-    """Every-step rows of the main reading: part, measured share of d removed, metric, mean, ci95 (baseline in both parts)."""
-    summary = study.summary
-    removed = summary[summary["metric"] == "removed_dims"].set_index("row")["mean"]
-    out = []
-    for row, spec in study.specs.items():
-        if "@" in row or (spec is not None and spec.schedule != "every_step"):
-            continue
-        for part in (("tail", "head") if spec is None else (spec.part,)):
-            out += [{"row": row, "part": part, "removed_fraction": removed[row] / study.dim, "metric": h.metric,
-                     "mean": h.mean, "ci95": h.ci95} for h in summary[summary["row"] == row].itertuples()]
-    return pd.DataFrame(out)
 
 
 def k_points(study):
@@ -41,8 +27,10 @@ def grid_rows(study, part):
     """Same-noise images of the every-step rows pruning `part`, ordered by the share removed (baseline first)."""
     points = sweep_points(study)
     points = points[(points["part"] == part) & (points["metric"] == "fid")].sort_values("removed_fraction")
-    return {("baseline" if r == "baseline" else f"{part} {100 * f:.1f}%"): study.images[r]
-            for r, f in zip(points["row"], points["removed_fraction"])}
+    names = ["baseline" if r == "baseline" else f"{part} {100 * f:.1f}%"
+             for r, f in zip(points["row"], points["removed_fraction"])]
+    repeated = {n for n in names if names.count(n) > 1}  # two rows removing the same share keep one line each
+    return {(f"{n} [{label(r)}]" if n in repeated else n): study.images[r] for n, r in zip(names, points["row"])}
 
 
 def pruning_grid(study, part, class_names=None):

@@ -1,5 +1,7 @@
 """A pruning study as the paper's tables (ours beside the paper's numbers), status-page rows and sentences."""
 import pandas as pd
+from scipy import stats
+import torch
 
 from ...condition.prune import SCHEDULE_SYMBOLS, closest_reading
 from ...paper import paper_table, paper_value
@@ -15,7 +17,9 @@ def label(row):
     if parsed is None:
         return "Baseline"
     part, tau, schedule = parsed
-    return f"{part.capitalize()} τ={tau:g} ({SCHEDULE_SYMBOLS[schedule]})" + (f" [{row.split('@')[1]} mask]" if "@" in row else "")
+    variant = row.split("@")[1] if "@" in row else ""
+    suffix = {"": "", "conditional": " [conditional branch]"}.get(variant, f" [{variant} mask]")
+    return f"{part.capitalize()} τ={tau:g} ({SCHEDULE_SYMBOLS[schedule]}){suffix}"
 
 
 def table_rows(summary):
@@ -29,22 +33,97 @@ def floors(summary):
     return dict(zip(base["metric"], base["noise_floor"]))
 
 
+def sweep_points(study):
+    """Every-step rows of the main reading: part, measured share of d removed, metric, mean, ci95 (baseline in both parts)."""
+    summary = study.summary
+    removed = summary[summary["metric"] == "removed_dims"].set_index("row")["mean"]
+    out = []
+    for row, spec in study.specs.items():
+        if "@" in row or (spec is not None and spec.schedule != "every_step"):
+            continue
+        for part in (("tail", "head") if spec is None else (spec.part,)):
+            out += [{"row": row, "part": part, "removed_fraction": removed[row] / study.dim, "metric": h.metric,
+                     "mean": h.mean, "ci95": h.ci95, "delta": h.delta, "verdict": h.verdict}
+                    for h in summary[summary["row"] == row].itertuples()]
+    return pd.DataFrame(out)
+
+
+def where_it_hurts(study, metric, agreement_column):
+    """Sentences on the every-step sweeps: the largest tail share whose change in `metric` stays within noise, the
+    smallest that is larger than noise, and the fewest head coordinates that are, with the agreement there."""
+    points = sweep_points(study)
+    base = _get(study.summary, "baseline", agreement_column)["mean"]
+    lines = []
+    for part in ("tail", "head"):
+        p = points[(points["part"] == part) & (points["metric"] == metric) & (points["row"] != "baseline")]
+        p = p.sort_values("removed_fraction")
+        if p.empty:
+            continue
+        quiet, loud = p[p["verdict"] == "within noise"], p[p["verdict"] == "larger than noise"]
+        what = "of c's dimensions (the tail)" if part == "tail" else "of c's dimensions (the largest ones, the head)"
+        if loud.empty:
+            lines.append(f"- Removing up to {100 * p['removed_fraction'].max():.1f}% {what} at every step changes "
+                         f"{METRIC_NAMES.get(metric, metric)} within noise at every share tried.")
+            continue
+        first = loud.iloc[0]
+        agree = _get(study.summary, first["row"], agreement_column)["mean"]
+        below = quiet[quiet["removed_fraction"] < first["removed_fraction"]]
+        before = (f"up to {100 * below['removed_fraction'].max():.1f}% stays within noise; "
+                  if len(below) else "")
+        count = round(first["removed_fraction"] * study.dim)
+        lines.append(f"- Removing {what} at every step: {before}from {100 * first['removed_fraction']:.1f}% ({count} of "
+                     f"{study.dim}) on, {METRIC_NAMES.get(metric, metric)} changes by {first['delta']:+.3g}, larger "
+                     f"than noise; {METRIC_NAMES.get(agreement_column, agreement_column)} is {agree:.3f} there "
+                     f"against {base:.3f} unpruned.")
+    return "\n".join(lines)
+
+
+def power(summary, metrics):
+    """Per metric: the baseline (mean over seeds), its noise floor, and the floor as a share of the baseline.
+
+    A change is called larger than noise only when it exceeds the floor (and its paired interval excludes 0), so
+    the floor is the smallest change this protocol can detect at its sample count.
+    """
+    base = summary[summary["row"] == "baseline"].set_index("metric")
+    return pd.DataFrame([{"metric": METRIC_NAMES.get(m, m), "baseline": base.loc[m, "mean"],
+                          "noise floor (smallest detectable change)": base.loc[m, "noise_floor"],
+                          "floor / baseline": base.loc[m, "noise_floor"] / abs(base.loc[m, "mean"])}
+                         for m in metrics if m in base.index]).set_index("metric")
+
+
+def per_class(study, column, class_names, rows):
+    """Mean per-sample score (e.g. class agreement) of each class (label = index mod K) in the given rows."""
+    k = len(class_names)
+    out = {}
+    for row in rows:
+        scores = study.per_sample[row][column]
+        labels = torch.arange(len(scores)) % k
+        out[label(row)] = [scores[labels == c].mean().item() for c in range(k)]
+    return pd.DataFrame(out, index=pd.Index(class_names, name="class"))
+
+
 def _paper_tables(model):
     """(table, row prefix, Table 6 prefix) of the paper's pruning numbers for a model (the registry's), or None."""
     return registry_model(model).paper_tables
 
 
+PAPER_METRIC = {"is10": "is", "is": None}  # our metric -> the paper's column (its IS matches 10 splits, not 1)
+TABLE_NAMES = {"T2": "Table 2", "T3": "Table 3", "T6": "Table 6"}
+
+
 def _paper(model, row, metric):
-    """The paper's number for one of our rows and metrics (Table 2/3, else Table 6), or None."""
-    if _paper_tables(model) is None:
-        return None
+    """(the paper's number, its source, e.g. "REPA, Table 2") for one of our rows and metrics, or (None, None)."""
+    column = PAPER_METRIC.get(metric, metric)
+    if _paper_tables(model) is None or column is None:
+        return None, None
     table, prefix, t6 = _paper_tables(model)
-    for tab, row_id in ((table, prefix + row.split("@")[0]), ("T6", t6 + row.split("@")[0])):
+    for tab, pre in ((table, prefix), ("T6", t6)):
         try:
-            return paper_value(tab, row_id, metric)
+            value = paper_value(tab, pre + row.split("@")[0], column)
         except KeyError:
             continue
-    return None
+        return value, f"{pre.rstrip('/') or 'REPA'}, {TABLE_NAMES[tab]}"
+    return None, None
 
 
 def beside_paper(summary, metrics, model="tiny-class", dim=None, rows=None):
@@ -56,14 +135,14 @@ def beside_paper(summary, metrics, model="tiny-class", dim=None, rows=None):
             hit = summary[(summary["row"] == row) & (summary["metric"] == metric)]
             if hit.empty:
                 continue
-            h, paper = hit.iloc[0], _paper(model, row, metric)
-            name = {"removed_dims": "removed", "fid": "FID", "is": "IS", "clip": "CLIP"}.get(metric, metric)
+            h, (paper, source) = hit.iloc[0], _paper(model, row, metric)
+            name = METRIC_NAMES.get(metric, metric)
             if metric == "removed_dims":
                 entry[f"removed (paper, of {PAPER_D})"] = "" if paper is None else f"{paper:.0f}"
                 entry[f"removed (ours{f', of {dim}' if dim else ''})"] = f"{h['mean']:.1f}"
                 continue
             if paper is not None:
-                entry[f"{name} (paper)"] = f"{paper:.4g}"
+                entry[f"{name} (paper: {source})"] = f"{paper:.4g}"
             entry[f"{name} (ours)"] = f"{h['mean']:.4g} ± {h['ci95']:.2g}"
             if row != "baseline":
                 entry[f"Δ{name}"] = f"{h['delta']:+.3g} ({h['verdict']})"
@@ -71,8 +150,8 @@ def beside_paper(summary, metrics, model="tiny-class", dim=None, rows=None):
     return pd.DataFrame(out).set_index("row").fillna("")
 
 
-METRIC_NAMES = {"fid": "FID", "is": "IS", "kid": "KID", "precision": "precision", "recall": "recall",
-                "class_agreement": "class agreement", "clip": "CLIP score"}
+METRIC_NAMES = {"fid": "FID", "is": "IS (1 split)", "is10": "IS (10 splits)", "kid": "KID", "precision": "precision",
+                "recall": "recall", "class_agreement": "class agreement", "clip": "CLIP score", "removed_dims": "removed"}
 
 
 def status_rows(summary, model, protocol, extractor_name, agreement_column, dim, mapping, reading):
@@ -90,18 +169,19 @@ def status_rows(summary, model, protocol, extractor_name, agreement_column, dim,
     def add(tab, row_id, metric, h):
         """Append one status row with its reading."""
         if metric == "removed_dims":
-            text = (f"mean zeroed coordinates per c the network sees (conditional and CFG-unconditional rows) and "
-                    f"pruned step, of d = {dim} ({reading} mask, {mapping} mapping)")
+            text = (f"mean zeroed coordinates per conditional c and pruned step, of d = {dim} ({reading} mask, "
+                    f"{mapping} mapping)")
         else:
-            on = {"is": f"the logits of {extractor_name}", "class_agreement": "the evaluation classifier's labels",
+            on = {"is10": f"the logits of {extractor_name}", "class_agreement": "the evaluation classifier's labels",
                   "clip": "CLIP"}.get(metric, extractor_name)
             text = (f"{METRIC_NAMES[metric]}-{n} on {on}, mean of {s} seeds ± {h.ci95:.2g} (95%)"
                     + ("" if h.row == "baseline" else
                        f"; change vs baseline {h.delta:+.3g}, noise floor {h.noise_floor:.2g}: {h.verdict}"))
-        out.append({"table": tab, "row": row_id, "column": metric, "model": model, "reading": text, "value": h.mean})
+        out.append({"table": tab, "row": row_id, "column": PAPER_METRIC.get(metric) or metric, "model": model,
+                    "reading": text, "value": h.mean})
 
     for h in summary.itertuples():
-        if prefix + h.row in known and h.metric in ("removed_dims", "fid", "is", agreement_column):
+        if prefix + h.row in known and h.metric in ("removed_dims", "fid", "is10", agreement_column):
             add(table, prefix + h.row, h.metric, h)
         if h.row in T6_ROWS and h.metric in ("precision", "recall"):
             add("T6", t6 + h.row, h.metric, h)
@@ -137,6 +217,11 @@ def describe(summary, protocol, agreement_column, profile, readings=None, dim=No
         verdicts = pruned["verdict"].value_counts()
         lines.append(f"- Of the {len(pruned)} pruned rows, {verdicts.get('larger than noise', 0)} change FID by more than "
                      f"the noise floor and {verdicts.get('within noise', 0)} do not.")
+        if protocol.seeds < 3:
+            t_crit = stats.t.ppf(0.975, protocol.seeds - 1)
+            lines.append(f"- With {protocol.seeds} seeds the 95% interval of a change is {t_crit:.1f} standard errors wide "
+                         "on each side, so a verdict of 'within noise' here has little power: it says the change was "
+                         "not shown, not that there is none.")
     heads = [_get(summary, r, "removed_dims") for r in ("head_tau5.0_every_step", "head_tau1.0_every_step")]
     if all(h is not None for h in heads) and heads[0]["mean"] == heads[1]["mean"]:
         paper_heads = [paper_value("T2", r, "removed_dims") for r in ("head_tau5.0_every_step", "head_tau1.0_every_step")]
@@ -176,3 +261,9 @@ def _paper_changes(model):
     rows = ("tail_tau0.01_every_step", "tail_tau0.01_first_step", "tail_tau0.01_last_k_steps")
     return f"The paper's three τ=0.01 rows change {name}'s FID-5K by " + ", ".join(
         f"{paper_value(table, prefix + r, 'fid') - base:+.4f} ({label(r)})" for r in rows) + "."
+
+
+def every_step_rows(study):
+    """The baseline and the paper's every-step rows of the main reading that this study ran, in Table 2's order."""
+    return [row for row in table_rows(study.summary) if row == "baseline" or (
+        "@" not in row and study.specs[row] is not None and study.specs[row].schedule == "every_step")]

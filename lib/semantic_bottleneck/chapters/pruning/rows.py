@@ -50,24 +50,27 @@ def row_specs(mapping, reading="per_sample", k=1):
     return out
 
 
-def extra_specs(dim, mapping, reading, k, other_reading=False, tail_fractions=(), head_dims=(), k_values=()):
-    """Rows beyond the paper's: the tau=0.01 rows with the other mask reading, and sweeps over the share and k.
+def extra_specs(params, dim):
+    """Rows beyond the paper's, from a notebook's parameters: the tau=0.01 rows with the other mask reading
+    (`other_reading_rows`) and pruning the conditional branch only (`branch_rows`), and sweeps over the share
+    removed (`sweep_tail_fractions`, `sweep_head_dims`; every step, per sample) and over k (`sweep_k`).
 
-    Sweep rows prune every step with the per-sample reading, by share of d; the k sweep varies the k of the
-    `tail_tau0.01_last_k_steps` row. Names: `<row>@<reading>`, `sweep_tail_<share>`, `sweep_head_<n>dims`, `k_sweep_<k>`.
+    Names: `<row>@<reading>`, `<row>@conditional`, `sweep_tail_<share>`, `sweep_head_<n>dims`, `k_sweep_<k>`.
     """
+    paper = row_specs(params.row_mapping, params.mask_reading, params.last_k)
+    tau_rows = {row: spec for row, spec in paper.items() if row.startswith("tail_tau0.01_")}
     out = {}
-    if other_reading:
-        other = "global" if reading == "per_sample" else "per_sample"
-        out.update({f"{row}@{other}": spec for row, spec in row_specs(mapping, other, k).items()
-                    if row.startswith("tail_tau0.01_")})
-    for f in tail_fractions:
+    if params.other_reading_rows:
+        other = "global" if params.mask_reading == "per_sample" else "per_sample"
+        out.update({f"{row}@{other}": replace(spec, reading=other) for row, spec in tau_rows.items()})
+    if params.branch_rows:
+        out.update({f"{row}@conditional": replace(spec, branch="conditional") for row, spec in tau_rows.items()})
+    for f in params.sweep_tail_fractions:
         out[f"sweep_tail_{f:.3f}"] = PruneSpec("tail", fraction=f)
-    for n in head_dims:
+    for n in params.sweep_head_dims:
         out[f"sweep_head_{n}dims"] = PruneSpec("head", fraction=n / dim)
-    base = row_specs(mapping, reading, k)["tail_tau0.01_last_k_steps"]
-    for kk in k_values:
-        out[f"k_sweep_{kk}"] = replace(base, k=kk)
+    for k in params.sweep_k:
+        out[f"k_sweep_{k}"] = replace(paper["tail_tau0.01_last_k_steps"], k=k)
     return out
 
 
@@ -81,6 +84,4 @@ def removed_dims_readings(embedding, step_timesteps):
 
 def table2_specs(params, dim):
     """Every row a pruning chapter runs for a model of width `dim`: Table 2's rows and the sweeps, from its parameters."""
-    return {**row_specs(params.row_mapping, params.mask_reading, params.last_k),
-            **extra_specs(dim, params.row_mapping, params.mask_reading, params.last_k, params.other_reading_rows,
-                          params.sweep_tail_fractions, params.sweep_head_dims, params.sweep_k)}
+    return {**row_specs(params.row_mapping, params.mask_reading, params.last_k), **extra_specs(params, dim)}

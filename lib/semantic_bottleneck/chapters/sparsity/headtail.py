@@ -26,7 +26,8 @@ def subsets_table(subsets, c):
 def schedule_window(t0, window, points):
     """`points` timesteps from t0 toward the data end, covering `window` of the time range.
 
-    Integer DDPM models (t0 > 1) span 0..999; continuous models span [0, 1], with t0 at either end.
+    Integer DDPM models (t0 > 1) span 0..999 and receive whole timesteps, so their window is rounded to integers;
+    continuous models span [0, 1], with t0 at either end.
     """
     if not 0 < window <= 1:
         raise ValueError(f"window must be in (0, 1], got {window}")
@@ -34,7 +35,8 @@ def schedule_window(t0, window, points):
         raise ValueError(f"points must be at least 2, got {points}")
     span = 999.0 if t0 > 1 else 1.0
     data_end = 0.0 if t0 >= span / 2 else span
-    return np.linspace(t0, t0 + (data_end - t0) * window, points)
+    grid = np.linspace(t0, t0 + (data_end - t0) * window, points)
+    return np.round(grid) if t0 > 1 else grid
 
 
 def pick_classes(num_classes, max_classes, seed=0):
@@ -63,7 +65,8 @@ def separation_table(embedding, subsets, windows, points, classes, neighbours=5)
         x, labels, groups = class_points(embedding, timesteps, classes)
         for name, idx in subsets.items():
             rows.append({"window": window, "t from": timesteps[0], "t to": timesteps[-1], "subset": name,
-                         "dims": len(idx), **separation_scores(x[:, idx.numpy()], labels, groups, neighbours)})
+                         "dims": len(idx), **separation_scores(x[:, idx.numpy()], labels, groups, neighbours),
+                         "spread within / between": spread_ratio(x[:, idx.numpy()], labels)})
     return pd.DataFrame(rows).set_index(["window", "subset"])
 
 
@@ -82,7 +85,17 @@ def first_step_subsets(embedding, head_fraction, seed=0):
     return dimension_subsets(first_step_c(embedding), head_fraction, seed)
 
 
-def describe(tables, subsets, head_fraction):
+def spread_ratio(points, labels):
+    """How far a class's points move over the timesteps, relative to how far apart the classes are: the mean
+    distance of points to their class centroid over the mean distance between class centroids."""
+    classes = np.unique(labels)
+    centroids = np.stack([points[labels == k].mean(0) for k in classes])  # (K, D)
+    within = np.mean([np.linalg.norm(points[labels == k] - c, axis=1).mean() for k, c in zip(classes, centroids)])
+    between = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)[~np.eye(len(classes), dtype=bool)].mean()
+    return float(within / between)
+
+
+def describe(tables, subsets, head_fraction, trivial_spread=0.05):
     """Sentences, generated from the scores, on whether the head keeps the classes and the tail does not."""
     lines = []
     for name, table in tables.items():
@@ -103,4 +116,11 @@ def describe(tables, subsets, head_fraction):
                 f"(chance {chance:.2f}); silhouettes {sil['full']:.2f} / {sil['head']:.2f} / {sil['tail']:.2f}. "
                 f"So the magnitude head separates classes {head_vs_tail} the tail, and {head_vs_random} the random "
                 f"control of the same size.")
+            spread = part.droplevel("window")["spread within / between"]["full"]
+            if spread < trivial_spread:
+                lines.append(
+                    f"- **{name}**: over these timesteps a class's c moves only {spread:.3f} of the distance between "
+                    "classes, so each class is nearly one point and leave-one-timestep-out k-NN is close to trivial "
+                    "(continuous-time families feed t in [0, 1] unscaled to DiT's sinusoid): these scores are not "
+                    "comparable with those of integer-time models such as DiT and MDT.")
     return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Chapter 05, video to audio (MDSGen): statistics of c over clips, the pruning study the paper did not run, players."""

@@ -1,0 +1,184 @@
+"""Where a network's parameters and compute are, and what compressing its modulation layers saves, measured.
+
+Parameters and FLOPs are counted from the module layout alone: the network is built on the meta device (no
+weights, no memory) and one forward pass of one sample runs under `torch.utils.flop_counter.FlopCounterMode`
+(FLOPs = 2 x multiply-adds of matrix products, convolutions and attention; element-wise operations are not
+counted). Modules that never run in that pass (MDT's training-only side blocks) are counted apart. Forward times
+are wall-clock medians of interleaved repeats, dense and compressed networks taking turns.
+Shapes: N batch, D width of c.
+"""
+import copy
+import statistics
+import time
+from dataclasses import replace
+
+import pandas as pd
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ...condition.compress import compress, compressed_index, modulation_layers
+from ...devices import cpu_threads, resolve_device
+from ...nets.dit import CONFIGS, DiT
+from ...nets.lightningdit import LightningDiT, LightningDiTConfig
+from ...nets.mdsgen import MDSGen, MDSGenConfig, VideoCondition
+from ...nets.mdt import MDT, MDTConfig
+from ...nets.xmdpt import CONFIGS as XMDPT_CONFIGS
+from ...nets.xmdpt import XMDPT, CrossViewConditioning
+from ...sampling.generate import input_shape, model_output
+
+OFFICIAL = {  # the paper's architectures at their released sizes: label -> network builder
+    "DiT-XL/2, SiT-XL/2 (learned variance)": lambda: DiT(replace(CONFIGS["DiT-XL/2"], learn_sigma=True)),
+    "REPA, MG (SiT-XL/2, no variance)": lambda: DiT(CONFIGS["DiT-XL/2"]),
+    "LightningDiT-XL/1": lambda: LightningDiT(LightningDiTConfig()),
+    "MDT-XL/2 (v1)": lambda: MDT(MDTConfig()),
+    **{name: (lambda config=config: XMDPT(config)) for name, config in XMDPT_CONFIGS.items()},
+    "MDSGen-B/2": lambda: MDSGen(MDSGenConfig()),
+}
+
+
+def example_inputs(model, batch, device="meta", generator=None):
+    """(x, t, y) for one forward pass: random latents of the model's input shape, timesteps and a condition batch
+    of the kind the model reads (class labels, a pose-guided pair, video features)."""
+    config, n = model.config, batch
+    options = {"device": device} if device == "meta" else {"device": device, "generator": generator}
+    x = torch.randn(n, *input_shape(model), **options)
+    t = torch.full((n,), 500, device=device)
+    if isinstance(model, CrossViewConditioning):
+        y = {"pose_tokens": torch.randn(n, config.pose_token_count, config.pose_token_width, **options),
+             "source_tokens": torch.randn(n, config.source_token_count, config.source_token_width, **options),
+             "source_latent": torch.randn(n, *input_shape(model), **options), "keep": torch.ones(n, device=device)}
+    elif isinstance(model, VideoCondition):
+        y = {"frames": torch.randn(n, config.frames, config.feature_dim, **options), "keep": torch.ones(n, device=device)}
+    else:
+        classes = getattr(config, "num_classes", None) or config.num_embeds_ada_norm
+        y = torch.randint(0, classes, (n,), device=device, generator=options.get("generator"))
+    return x, t, y
+
+
+def _parameters(modules):
+    """Parameters owned directly by `modules` (each counted once)."""
+    return sum(p.numel() for m in modules for p in m.parameters(recurse=False))
+
+
+def layout_costs(build):
+    """Parameters and FLOPs of one sample's forward pass of `build()`, built on the meta device: a dict."""
+    with torch.device("meta"):
+        model = build().eval()
+    ran = set()
+    handles = [m.register_forward_hook(lambda module, args, out: ran.add(module)) for m in model.modules()]
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model_output(model, *example_inputs(model, 1))
+    for handle in handles:
+        handle.remove()
+    names = {m: name for name, m in model.named_modules()}
+    counts = counter.get_flop_counts()
+    layers = [linear for _, _, linear in modulation_layers(model) if linear in ran]
+    modulation_flops = sum(sum(counts.get(f"{type(model).__name__}.{names[m]}", {}).values()) for m in layers)
+    total, modulation = sum(p.numel() for p in model.parameters()), _parameters(layers)
+    return {"width D": layers[0].in_features, "modulation layers": len(layers), "parameters (M)": total / 1e6,
+            "modulation parameters (M)": modulation / 1e6, "modulation share of parameters": modulation / total,
+            "never run at inference (M)": _parameters([m for m in model.modules() if m not in ran]) / 1e6,
+            "GFLOP per sample": counter.get_total_flops() / 1e9, "modulation MFLOP per sample": modulation_flops / 1e6,
+            "modulation share of FLOPs": modulation_flops / counter.get_total_flops()}
+
+
+def costs_table(builders):
+    """`layout_costs` of every architecture of `builders` (label -> builder), one row each."""
+    return pd.DataFrame({label: layout_costs(build) for label, build in builders.items()}).T.rename_axis("architecture")
+
+
+def skeleton(network):
+    """A builder of `network`'s architecture (its class and configuration), for `layout_costs`."""
+    return lambda: type(network)(network.config)
+
+
+def state_bytes(network):
+    """Bytes of a network's state dict: its checkpoint's size (a safetensors header adds a few kB)."""
+    return sum(t.numel() * t.element_size() for t in network.state_dict().values())
+
+
+@torch.no_grad()
+def forward_times(networks, batch, repeats, device="cpu", seed=0):
+    """Median wall time in ms of one forward pass of each network (name -> network) on the same inputs, after one
+    warm-up; the networks take turns in every repeat, so a busy machine slows them alike."""
+    first = next(iter(networks.values()))
+    inputs = example_inputs(first, batch, "cpu", torch.Generator().manual_seed(seed))
+    inputs = tuple({k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else y.to(device) for y in inputs)
+    times = {name: [] for name in networks}
+    for repeat in range(repeats + 1):
+        for name, network in networks.items():
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            model_output(network, *inputs)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            if repeat:
+                times[name].append(1000 * (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _sizes(network, width):
+    """Kept coordinates, parameters, modulation parameters and checkpoint size of a (compressed) network."""
+    index = compressed_index(network)
+    layers = [linear for _, _, linear in modulation_layers(network)]
+    return {"kept coordinates r": width if index is None else len(index),
+            "parameters (M)": sum(p.numel() for p in network.parameters()) / 1e6,
+            "modulation parameters (M)": _parameters(layers) / 1e6, "checkpoint (MB)": state_bytes(network) / 1e6}
+
+
+def _on(network, device):
+    """The network itself if it is on `device`, else a copy moved there (a loaded model stays where it is)."""
+    return network if next(network.parameters()).device.type == device else copy.deepcopy(network).to(device)
+
+
+def compression_table(network, kept_masks, batches=(1, 8), repeats=20, device="auto", threads=0):
+    """Dense against compressed: parameters, checkpoint size and forward time per batch size, for each kept mask
+    (label -> boolean mask (D,)); the dense network is the first row.
+
+    Each compressed network is timed against the dense one in turns (`forward_times`): its row shows the dense time
+    of the same turns beside its own, and the time saved between the two; the dense row shows the median of the
+    dense times. One compressed copy exists at a time. On `device` (auto: cuda when visible) with `threads` CPU
+    threads (0: torch's setting).
+    """
+    if not kept_masks:
+        raise ValueError("kept_masks must hold at least one mask of kept coordinates")
+    device = resolve_device(device)
+    width = modulation_layers(network)[0][2].in_features
+    dense, rows = _on(network, device), {"dense": _sizes(network, width)}
+    dense_times = {batch: [] for batch in batches}
+    with cpu_threads(threads):
+        for label, kept in kept_masks.items():
+            small = compress(network, kept)
+            rows[label] = _sizes(small, width)
+            small = _on(small, device)
+            for batch in batches:
+                times = forward_times({"dense": dense, label: small}, batch, repeats, device)
+                rows[label].update({f"dense ms, batch {batch}": times["dense"], f"ms, batch {batch}": times[label],
+                                    f"time saved, batch {batch}": 1 - times[label] / times["dense"]})
+                dense_times[batch].append(times["dense"])
+            del small
+    for batch in batches:
+        median = statistics.median(dense_times[batch])
+        rows["dense"].update({f"dense ms, batch {batch}": median, f"ms, batch {batch}": median,
+                              f"time saved, batch {batch}": 0.0})
+    table = pd.DataFrame(rows).T.rename_axis("network")
+    table.insert(4, "parameters saved", 1 - table["parameters (M)"] / table.loc["dense", "parameters (M)"])
+    return table
+
+
+def leading_masks(width, shares):
+    """Kept masks (D,) of the first round(share D) coordinates (at least one), labelled like `report.kept_masks`:
+    for timing networks with random weights, whose forward time depends on r only."""
+    out = {}
+    for share in shares:
+        r = max(1, round(share * width))
+        out[f"keep {100 * share:.3g}% (r = {r})"] = torch.arange(width) < r
+    return out
+
+
+def official_compression(label, shares, batches=(1,), repeats=3, device="auto", threads=0):
+    """`compression_table` of an official architecture of `OFFICIAL` with random weights (built on the CPU)."""
+    network = OFFICIAL[label]().eval()
+    width = modulation_layers(network)[0][2].in_features
+    return compression_table(network, leading_masks(width, shares), batches, repeats, device, threads)

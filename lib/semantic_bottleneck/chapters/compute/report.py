@@ -1,0 +1,159 @@
+"""The compute chapter's tables and generated sentences, and its numbers for the status page.
+
+Every sentence with a number is written here from the run's own tables, so the prose follows the numbers.
+"""
+import pandas as pd
+import torch
+
+from ...condition.compress import compressed_index, global_kept
+from ...condition.prune import Pruner, PruneSpec
+from ...devices import cpu_threads
+from ...paper import paper_value
+from ...registry import model as registry_model
+from ...sampling.generate import generate
+from ...sampling.presets import preset
+from .directions import KINDS, head_to_head, rank_points
+
+NEW_TABLE = "compute (new)"  # status-page table of experiments the paper did not run
+PAPER_ROWS = ("tail_tau0.01_every_step", "tail_tau0.02_every_step")  # Table 2's rows whose kept shares section 2 uses
+
+
+def paper_kept_shares():
+    """The share of REPA's c that Table 2's tail rows at tau 0.01 and 0.02 keep: row -> share."""
+    d = paper_value("T1", "d", "REPA")
+    return {row: 1 - paper_value("T2", row, "removed_dims") / d for row in PAPER_ROWS}
+
+
+def kept_masks(embedding, shares):
+    """The global reading's kept coordinates for each kept share, largest first (label "keep 50% (r = 64)" -> mask (D,))."""
+    out = {}
+    for share in sorted(shares, reverse=True):
+        kept = global_kept(embedding, share)
+        out[f"keep {100 * share:.3g}% (r = {int(kept.sum())})"] = kept
+    return out
+
+
+@torch.no_grad()
+def pruned_against_compressed(loaded, compressed, params):
+    """Samples of `params.compress_model` (`loaded`) under the pruner (global mask, every step) and of its compressed
+    network on the same noise and conditions: their largest absolute difference (one-row table). From `params`:
+    `equality_samples`, `seed`, `samplers` (default: the registry's), `threads`."""
+    sampler = params.samplers.get(params.compress_model) or registry_model(params.compress_model).sampler
+    with cpu_threads(params.threads):
+        return _pruned_against_compressed(loaded, compressed, preset(sampler), params.equality_samples, params.seed)
+
+
+def _pruned_against_compressed(loaded, compressed, config, count, seed):
+    index, dim = compressed_index(compressed), loaded.dim
+    zeroed = torch.ones(dim, dtype=torch.bool)
+    zeroed[index] = False
+    spec = PruneSpec("tail", fraction=(dim - len(index)) / dim, reading="global")
+    common = {"conditions": loaded.conditions, "decode": loaded.decode, "progress": False}
+    with Pruner(loaded.network, spec, config.num_steps, mask=zeroed) as pruner:
+        pruned = generate(loaded.network, range(count), seed, config, step_callback=pruner,
+                          rows_callback=pruner.set_conditional_rows, **common).images
+    small = generate(compressed, range(count), seed, config, **common).images
+    return pd.DataFrame({"samples": [count], "sampler": [config.name], "kept coordinates r": [f"{len(index)} of {dim}"],
+                         "max |pruned - compressed|": [(pruned - small).abs().max().item()],
+                         "max |pixel|": [pruned.abs().max().item()]}).set_index("samples")
+
+
+def cost_sentence(costs):
+    """The parameters and FLOPs of the modulation layers, for the first architecture and across all of them."""
+    first = costs.iloc[0]
+    params, flops = costs["modulation share of parameters"], costs["modulation share of FLOPs"]
+    return (f"In {costs.index[0]} the {int(first['modulation layers'])} adaLN modulation layers hold "
+            f"{100 * first['modulation share of parameters']:.1f}% of the {first['parameters (M)']:.1f}M parameters, "
+            f"but compute {100 * first['modulation share of FLOPs']:.2f}% of the FLOPs of a forward pass "
+            f"({first['modulation MFLOP per sample']:.0f} MFLOP of {first['GFLOP per sample']:.0f} GFLOP per sample): "
+            f"they run once per sample, the rest of the network once per token. Across the {len(costs)} architectures "
+            f"the share of parameters ranges from {100 * params.min():.1f}% to {100 * params.max():.1f}%, the share "
+            f"of FLOPs from {100 * flops.min():.2f}% to {100 * flops.max():.2f}%.")
+
+
+def compression_sentence(table, model, repeats, costs):
+    """What compressing saves, per compressed row: parameters, checkpoint bytes, forward time per batch size, and the
+    share of the forward pass's FLOPs it can remove at most (`costs`: the model's row of `cost.costs_table`)."""
+    dense = table.loc["dense"]
+    width = int(dense["kept coordinates r"])
+    batches = [c.removeprefix("time saved, batch ") for c in table.columns if c.startswith("time saved, batch ")]
+    lines = []
+    for label, row in table.drop(index="dense").iterrows():
+        times = ", ".join(f"{row[f'dense ms, batch {b}']:.3g} -> {row[f'ms, batch {b}']:.3g} ms at batch {b} "
+                          f"({-100 * row[f'time saved, batch {b}']:+.0f}%)" for b in batches)
+        flops = costs["modulation share of FLOPs"] * (1 - row["kept coordinates r"] / width)
+        lines.append(f"- {label}: {100 * row['parameters saved']:.1f}% fewer parameters "
+                     f"({dense['checkpoint (MB)'] - row['checkpoint (MB)']:.3g} MB less checkpoint), "
+                     f"{100 * flops:.2f}% fewer FLOPs; forward time {times}.")
+    return (f"In {model} the modulation layers hold {100 * costs['modulation share of parameters']:.1f}% of the "
+            f"parameters and compute {100 * costs['modulation share of FLOPs']:.2f}% of the FLOPs of a forward pass "
+            f"(section 1). Compressing them, measured on this machine (each time a median of {repeats} repeats, "
+            f"dense and compressed in turns; the change is against the dense time of the same turns):\n"
+            + "\n".join(lines) +
+            "\n\nWhat this saves is parameters, memory and the bytes read per step; what it does not save is "
+            "arithmetic: the modulation layers run once per sample while attention and the MLPs run once per token, "
+            "so deleting columns removes at most the FLOPs share above. A forward pass's time falls by more than that "
+            "only where reading the modulation weights, not computing, sets the pace (small batches, large models).")
+
+
+def _first_within(points, kind, metric):
+    """The smallest r whose row stays within noise of the baseline in `metric`, or None."""
+    quiet = points[(points["kind"] == kind) & (points["metric"] == metric) & (points["verdict"] == "within noise")]
+    return None if quiet.empty else int(quiet["r"].min())
+
+
+def directions_sentence(studies, metric):
+    """Per model: the fewest coordinates and the fewest directions that keep `metric` and the agreement score within
+    noise of the baseline, and at which r one of the two is better than the other beyond noise; then the verdict."""
+    wins, lines = {"directions": 0, "coordinates": 0}, []
+    for name, (study, judge) in studies.items():
+        points = rank_points(study)
+        largest = int(points["r"].max())
+        parts = []
+        for m in dict.fromkeys([metric, judge.agreement.column]):
+            table = head_to_head(study, m)
+            for kind in wins:
+                wins[kind] += int((table["better"] == kind).sum())
+            fewest = {kind: _first_within(points, kind, m) for kind in KINDS}
+            within = "; ".join(f"{kind}: " + (f"r = {r}" if r is not None else f"none up to r = {largest}")
+                               for kind, r in fewest.items())
+            ahead = {kind: [str(r) for r, v in table["better"].items() if v == kind] for kind in wins}
+            ahead_text = "; ".join(f"{kind} at r = {', '.join(rs)}" for kind, rs in ahead.items() if rs) or \
+                "neither at any r"
+            parts.append(f"{m}: fewest kept within noise of the baseline, {within}; better than the other beyond "
+                         f"noise: {ahead_text}")
+        lines.append(f"- **{name}** (D = {study.dim}; {study.protocol.seeds} seeds of {study.protocol.samples_per_seed} "
+                     f"samples): " + ". ".join(parts) + ".")
+    if wins["directions"] > wins["coordinates"]:
+        verdict = (f"At this scale the semantics are held by a few directions more than by a few coordinates: of the "
+                   f"paired comparisons at equal r, {wins['directions']} favour directions and {wins['coordinates']} "
+                   f"coordinates beyond the noise floor.")
+    elif wins["coordinates"] > wins["directions"]:
+        verdict = (f"At this scale a few coordinates hold the semantics better than as many directions: of the paired "
+                   f"comparisons at equal r, {wins['coordinates']} favour coordinates and {wins['directions']} "
+                   f"directions beyond the noise floor.")
+    else:
+        verdict = (f"At this scale neither holds the semantics better: of the paired comparisons at equal r, "
+                   f"{wins['directions']} favour directions and {wins['coordinates']} coordinates beyond the noise floor.")
+    return verdict + "\n\n" + "\n".join(lines)
+
+
+def status_rows(costs, compression, compressed_model, studies, metric):
+    """This run's numbers for the status page: new experiments without paper values, each with its reading."""
+    out = [{"table": NEW_TABLE, "row": f"modulation share/{label}", "column": column, "model": label,
+            "value": float(row[column]), "reading": f"{column}, counted on the meta device (FlopCounterMode)"}
+           for label, row in costs.iterrows() for column in ("modulation share of parameters",
+                                                             "modulation share of FLOPs")]
+    for label, row in compression.drop(index="dense").iterrows():
+        out.append({"table": NEW_TABLE, "row": f"compressed/{label}", "column": "parameters saved",
+                    "model": compressed_model, "value": float(row["parameters saved"]),
+                    "reading": "share of the network's parameters removed by compressing its modulation layers"})
+    for name, (study, judge) in studies.items():
+        for m in dict.fromkeys([metric, judge.agreement.column]):
+            for r, h in head_to_head(study, m).iterrows():
+                out.append({"table": NEW_TABLE, "row": f"directions - coordinates/r{r}", "column": m, "model": name,
+                            "value": float(h["change"]),
+                            "reading": f"paired change from r coordinates to r principal directions over "
+                                       f"{study.protocol.seeds} seeds ± {h['change_ci95']:.2g}, noise floor "
+                                       f"{h['noise_floor']:.2g}: {h['better']}"})
+    return out

@@ -1,0 +1,108 @@
+"""Figures of the pose-guided chapter (Figs 4, 10, 33, 38-41 and the person/pose split); each returns a closed Figure."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ...condition.measure import below_tau, dimension_variance
+from ..figures import level_grid, share_sweep
+from .statistics import PARTS
+
+sns.set_theme(context="notebook", style="whitegrid")
+
+
+def _done(fig):
+    fig.tight_layout()
+    plt.close(fig)  # returned for display; closing avoids a second inline copy
+    return fig
+
+
+def example_pairs(shown, title=None):
+    """Source, target pose and answer of a few test pairs, one column each (what the model gets and must make)."""
+    return level_grid(shown, [f"pair {i}" for i in range(len(next(iter(shown.values()))))], title)
+
+
+def sparsity_at_tau(c, tau, name):
+    """Fig. 4 (a, b): |c_i| of the mean c sorted, with tau; and the share of each pair's c below tau."""
+    mean = c.mean(0).abs().sort(descending=True).values.numpy()
+    shares = below_tau(c, tau).numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    axes[0].plot(np.arange(len(mean)), mean, color="0.25")
+    axes[0].axhline(tau, color="C3", ls="--", label=f"tau = {tau:g}")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("dimension, largest |mean c_i| first")
+    axes[0].set_ylabel("|mean c_i| at t0")
+    axes[0].legend()
+    axes[0].set_title(f"{name}: (a) magnitudes of the mean c")
+    axes[1].hist(100 * shares, bins=20, color="0.45")
+    axes[1].axvline(100 * below_tau(c.mean(0), tau).item(), color="C3", ls="--", label="the mean c")
+    axes[1].set_xlabel(f"share of c's coordinates with |c_i| < {tau:g} (%)")
+    axes[1].set_ylabel("pairs")
+    axes[1].legend()
+    axes[1].set_title(f"(b) below tau, per pair ({len(shares)} pairs)")
+    return _done(fig)
+
+
+def variance_profile(c, name, top=(0.02, 0.1)):
+    """Fig. 33: per-dimension variance of c across pairs, largest first, and the share the top dimensions carry."""
+    variance = dimension_variance(c).sort(descending=True).values.numpy()
+    fig, ax = plt.subplots(figsize=(12, 3.4))
+    ax.bar(np.arange(len(variance)), variance, width=1.0, color="0.3")
+    ax.set_yscale("log")
+    ax.set_xlabel("dimension, largest variance first")
+    ax.set_ylabel("variance across pairs")
+    shares = ", ".join(f"top {100 * f:g}%: {100 * variance[:max(1, round(f * len(variance)))].sum() / variance.sum():.0f}%"
+                       for f in top)
+    ax.set_title(f"{name}: per-dimension variance of c at t0 (mean {variance.mean():.2g}; share of the total in {shares})")
+    return _done(fig)
+
+
+def variation_split(shares, attribution, name):
+    """How much of c's variance the person, the pose and their interaction explain: by group of dimensions
+    (left) and for each head dimension (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [1, 1.6]})
+    colours = dict(zip(PARTS, ("C0", "C1", "0.7")))
+    for ax, frame, title in ((axes[0], shares, "by group of dimensions"),
+                             (axes[1], attribution, "each head dimension (largest |mean c| first)")):
+        bottom = np.zeros(len(frame))
+        labels = [str(i) for i in frame.index]
+        for part in PARTS:
+            values = frame[f"{part} share"].to_numpy()
+            ax.bar(labels, values, bottom=bottom, color=colours[part], label=part)
+            bottom += values
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("share of the variance")
+        ax.set_title(title)
+        ax.tick_params(axis="x", rotation=20)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{name}: what c's variation across pairs comes from")
+    return _done(fig)
+
+
+def level_samples(study, shown, rows, grid_samples):
+    """Figs 10, 38-41 analog: source, target pose and answer, then the samples of each row from the same noise."""
+    top = {name: images[:grid_samples] for name, images in shown.items()}
+    return level_grid({**top, **{row: study.images[row][:grid_samples] for row in rows if row in study.images}},
+                      [f"pair {i}" for i in range(grid_samples)],
+                      f"{study.model}, {study.protocol.sampler.name}: same noise in each column")
+
+
+def sweep_points(studies):
+    """Every share row as a sweep point (the baseline at share 0): one series per part, reading and sampler."""
+    out = []
+    for sampler, study in studies.items():
+        summary = study.summary
+        removed = summary[summary["metric"] == "removed_dims"].set_index("row")["mean"]
+        series = {}
+        for row, spec in study.specs.items():
+            if spec is not None and spec.fraction is not None:
+                series.setdefault(f"{spec.part} ({spec.reading}), {sampler}", []).append(row)
+        for name, rows in series.items():
+            out += [{"series": name, "share": removed[row] / study.dim, "metric": h.metric, "mean": h.mean,
+                     "ci95": h.ci95} for row in ("baseline", *rows) for h in summary[summary["row"] == row].itertuples()]
+    return pd.DataFrame(out)
+
+
+def sweep(studies, metrics):
+    """Each metric against the share of c zeroed, tail and head, each mask reading, with and without guidance."""
+    return share_sweep(sweep_points(studies), metrics)

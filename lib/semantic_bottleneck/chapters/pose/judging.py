@@ -1,0 +1,122 @@
+"""The judges of the pose-guided chapter: FID on one extractor, and per-sample scores against each pair's answer.
+
+Table 7 reports FID, SSIM, LPIPS and PSNR. SSIM and PSNR are torchmetrics' on images in [0, 1] (data range 1;
+SSIM with an 11 x 11 Gaussian window, sigma 1.5); which window and data range the paper used is not stated.
+LPIPS is torchmetrics' with AlexNet (as PIDM's evaluation, which DeepFashion papers follow) and needs
+torchvision and ImageNet weights: the `paper` profile only. The evaluators:
+- `tiny-eval`: the tiny profile's evaluation network (FID features, pose accuracy, person preservation) and its
+  LPIPS stand-in (`tiny.pose_eval`);
+- `inception-lpips`: Inception FID (torch-fidelity's weights), SSIM, real LPIPS, PSNR (the paper profile);
+- `pixels`: Frechet distance of 8 x 8 thumbnails, SSIM and PSNR: runs anywhere, offline (smoke tests).
+The reference set of FID is the real answers of the evaluated pairs.
+"""
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ...devices import resolve_device
+from ...judge.features import InceptionFeatures
+from ...judge.metrics import Judge, Reference, concat_records
+from ...tiny.pose_eval import FeatureDistance, PersonPreservation, PoseAccuracy, PoseEvalFeatures, load_eval_network
+
+EVALUATORS = ("tiny-eval", "inception-lpips", "pixels")
+
+
+def _unit(images):
+    """Images in [-1, 1] as floats in [0, 1]."""
+    return ((images.float() + 1) / 2).clamp(0, 1)
+
+
+class Ssim:
+    """Per image: SSIM against the pair's answer (torchmetrics; [0, 1], data range 1, Gaussian 11 x 11, sigma 1.5)."""
+
+    column, name = "ssim", "SSIM vs the answer (torchmetrics, images in [0, 1], Gaussian window 11, sigma 1.5)"
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __call__(self, images, conditions, logits, indices):
+        from torchmetrics.functional.image import structural_similarity_index_measure
+
+        answers = self.pairs.answers(indices).to(images.device)
+        return structural_similarity_index_measure(_unit(images), _unit(answers), data_range=1.0,
+                                                   reduction="none").cpu()
+
+
+class Psnr:
+    """Per image: PSNR in dB against the pair's answer (torchmetrics; images in [0, 1], data range 1)."""
+
+    column, name = "psnr", "PSNR vs the answer (torchmetrics, dB, images in [0, 1], data range 1)"
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __call__(self, images, conditions, logits, indices):
+        from torchmetrics.functional.image import peak_signal_noise_ratio
+
+        answers = self.pairs.answers(indices).to(images.device)
+        return peak_signal_noise_ratio(_unit(images), _unit(answers), data_range=1.0, reduction="none",
+                                       dim=(1, 2, 3)).cpu()
+
+
+class Lpips:
+    """Per image: LPIPS (AlexNet) against the pair's answer; torchmetrics, which needs torchvision's weights."""
+
+    column, name = "lpips", "LPIPS vs the answer (torchmetrics, AlexNet, images in [-1, 1])"
+
+    def __init__(self, pairs, device="cpu"):
+        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+        self.pairs, self.device = pairs, device
+        self.metric = LearnedPerceptualImagePatchSimilarity(net_type="alex", reduction="none").to(device)
+
+    @torch.no_grad()
+    def __call__(self, images, conditions, logits, indices):
+        answers = self.pairs.answers(indices)
+        scores = self.metric(images.float().to(self.device).clamp(-1, 1), answers.float().to(self.device).clamp(-1, 1))
+        self.metric.reset()
+        return scores.reshape(-1).cpu()  # (N,)
+
+
+class PixelFeatures:
+    """An offline extractor for smoke tests: each image as its 8 x 8 RGB thumbnail (192 numbers); no logits."""
+
+    num_features = 192
+    name = "8 x 8 pixel thumbnails (192-d; an offline stand-in for Inception, not comparable to any paper FID)"
+
+    def __call__(self, images):
+        thumbnails = F.adaptive_avg_pool2d(images.float(), 8).flatten(1)  # (N, 192)
+        return thumbnails.cpu(), torch.zeros(len(images), 1)
+
+
+def make_judge(params, pairs, progress=True):
+    """The judge of `params.evaluator` for a pair source, against the real answers of every evaluated pair."""
+    if params.evaluator not in EVALUATORS:
+        raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {params.evaluator!r}")
+    device = resolve_device(params.device)
+    if params.evaluator == "tiny-eval":
+        network, _ = load_eval_network(params.profile, progress)
+        extractor = PoseEvalFeatures(network)
+        scorers = [Ssim(pairs), FeatureDistance(network, pairs), Psnr(pairs), PoseAccuracy(pairs), PersonPreservation(pairs)]
+    elif params.evaluator == "inception-lpips":
+        extractor, scorers = InceptionFeatures(device), [Ssim(pairs), Lpips(pairs, device), Psnr(pairs)]
+    else:
+        extractor, scorers = PixelFeatures(), [Ssim(pairs), Psnr(pairs)]
+    indices = list(range(params.seeds * params.samples_per_seed))
+    features = torch.cat([extractor(pairs.answers(indices[start:start + params.batch_size]))[0]
+                          for start in range(0, len(indices), params.batch_size)])
+    reference = Reference.from_features(features, f"the real answers of the {len(indices)} evaluated pairs")
+    return Judge(extractor, scorers, reference, kid_subsets=params.kid_subsets, kid_subset_size=params.kid_subset_size)
+
+
+def calibration(judge, pairs, indices, batch_size=64):
+    """Each per-sample score of the real answers (its ceiling) and of the source images copied unchanged (a trivial
+    answer that keeps the person and ignores the pose), over the pairs at `indices`, `batch_size` at a time."""
+    indices, parts = list(indices), {"the real answers": [], "the source image, copied": []}
+    for start in range(0, len(indices), batch_size):
+        chunk = indices[start:start + batch_size]
+        shown = pairs.shown(chunk)
+        parts["the real answers"].append(judge.records(shown["answer"], None, chunk))
+        parts["the source image, copied"].append(judge.records(shown["source"], None, chunk))
+    return pd.DataFrame({name: {scorer.column: concat_records(records)[f"score:{scorer.column}"].mean().item()
+                                for scorer in judge.scorers} for name, records in parts.items()}).T

@@ -1,0 +1,138 @@
+"""`python -m semantic_bottleneck prune`: a sampling chapter's pruning studies outside its notebook, on one process
+or on many (`torchrun --nproc_per_node N -m semantic_bottleneck prune ...`), with the numbers of one process.
+
+Every process samples its share of each unfinished row; rank 0 gathers and writes the row into the row store in
+`--resume-dir` (the notebook's `resume_dir`: a notebook pointed there renders from the rows without sampling).
+Then rank 0 alone, out of the process group, reads the rows back and scores them as the notebook does, and
+writes the whole table to `--out` (CSV, one line per row). A killed run restarted, with any number of processes,
+continues with the first unfinished row. A chapter joins the command with one entry of `CHAPTERS`, keyed by its
+notebook's name: its models, its judge and its studies.
+"""
+from dataclasses import asdict, dataclass, fields
+import os
+from pathlib import Path
+import sys
+import traceback
+from typing import Callable
+
+import pandas as pd
+
+from ..chapters.pruning.evaluators import make_judge
+from ..chapters.pruning.rows import table2_specs
+from ..checkpoints.download import WeightsError
+from ..condition.prune import PruneSpec
+from ..profiles import PROFILES, Params
+from ..registry import class_names, model
+from ..study.distributed import join_team
+from ..study.protocol import run_study
+
+SUMMARY = ("mean", "ci95", "delta", "delta_ci95", "noise_floor", "verdict")  # `judge.paired_seeds.summarise`
+SPEC_FIELDS = {field.name: None for field in fields(PruneSpec)}  # the baseline's (empty) spec columns
+
+
+@dataclass(frozen=True)
+class SamplingChapter:
+    """How the command runs one notebook's pruning studies, each function taking the notebook's parameters."""
+
+    models: Callable  # (params) -> the model names the notebook runs (`--model` overrides)
+    judge: Callable  # (params, model name) -> the `judge.metrics.Judge` its rows are scored with
+    studies: Callable  # (params, model name) -> {label: (params, make_specs)}, each one `run_study`
+
+
+def _pruning_judge(params, name):
+    """Chapter 03's judge, with the model's class names (for the CLIP score)."""
+    return make_judge(params, class_names(name, params.profile))
+
+
+CHAPTERS = {
+    "03_pruning": SamplingChapter(models=lambda params: params.models, judge=_pruning_judge,
+                                  studies=lambda params, name: {"pruning": (params, table2_specs)}),
+}
+
+
+def add_arguments(parser):
+    """Add the `prune` arguments to an argparse (sub)parser."""
+    parser.add_argument("--profile", default="tiny", choices=PROFILES)
+    parser.add_argument("--notebook", default="03_pruning", choices=list(CHAPTERS),
+                        help="the chapter whose studies run, by notebook name (default: 03_pruning)")
+    parser.add_argument("--model", action="append", metavar="NAME",
+                        help="a registry name (repeatable; default: the notebook's models under the profile)")
+    parser.add_argument("--resume-dir", required=True, metavar="DIR",
+                        help="the row store: finished rows are kept here, a restart continues from them")
+    parser.add_argument("--out", metavar="CSV", help="the table, one line per row (default: DIR/rows.csv)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+
+def rows_frame(study, label):
+    """One line per row of a study: model, study label, row, its spec, processes, samples, seeds, then each metric's
+    mean over seeds (named as the metric) and its 95% half-width, paired change, noise floor and verdict."""
+    processes = study.long.groupby("row", sort=False)["processes"].first()
+    lines = []
+    for row, metrics in study.summary.groupby("row", sort=False):
+        spec = study.specs.get(row)
+        scores = next(iter(study.per_sample[row].values()))  # (N,) in global-index order
+        line = {"model": study.model, "study": label, "row": row, "spec": spec.label if spec else "baseline",
+                **(asdict(spec) if spec else SPEC_FIELDS), "processes": int(processes[row]), "samples": len(scores),
+                "seeds": study.protocol.seeds}
+        for metric in metrics.itertuples():
+            line.update({metric.metric if stat == "mean" else f"{metric.metric}_{stat}": getattr(metric, stat)
+                         for stat in SUMMARY})
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def _parameters(args, notebook_parameters):
+    """The notebook's parameters under the profile with the row store in `--resume-dir`, its models, the CSV path."""
+    try:
+        values = notebook_parameters(args.profile, args.notebook)
+    except FileNotFoundError as err:
+        raise ValueError(f"{err.filename or err} not found: the command reads the notebook's parameters from a "
+                         "checkout of the repository (pip install -e .)") from None
+    resume_dir = Path(args.resume_dir).resolve()
+    params = Params({**values, "resume_dir": str(resume_dir)})
+    models = args.model or CHAPTERS[args.notebook].models(params)
+    for name in models:
+        model(name)  # ValueError listing the registry's names
+    out = Path(args.out) if args.out else resume_dir / "rows.csv"
+    if resume_dir.exists() and not resume_dir.is_dir():
+        raise ValueError(f"resume-dir must be a folder; {resume_dir} is a file")
+    if args.out and not out.parent.is_dir():
+        raise ValueError(f"out must be a file in an existing folder; {out.parent} is not one")
+    return params, models, out
+
+
+def run(args, notebook_parameters):
+    """Run `prune` on parsed arguments; `notebook_parameters(profile, notebook)` gives a notebook's parameters.
+
+    0 on success, 2 on bad input, 1 when a download or the file system failed.
+    """
+    try:
+        params, models, out = _parameters(args, notebook_parameters)
+        chapter = CHAPTERS[args.notebook]
+        judges = {}
+        with join_team() as team:  # every process samples its share of each unfinished row; rank 0 stores it
+            for name in models:
+                with team.lead_first():
+                    judges[name] = chapter.judge(params, name)
+                if team.size > 1:
+                    for study_params, make_specs in chapter.studies(params, name).values():
+                        run_study(name, study_params, judges[name], make_specs, progress=team.lead, team=team)
+            lead = team.lead
+        if not lead:
+            return 0
+        # One process, as the notebook: every stored row is read back and scored (a team of one samples what is not)
+        table = pd.concat([rows_frame(run_study(name, study_params, judges[name], make_specs), label)
+                           for name in models
+                           for label, (study_params, make_specs) in chapter.studies(params, name).items()],
+                          ignore_index=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+        print(f"{len(table)} rows of {', '.join(models)} ({args.profile} profile; row store {params.resume_dir}) "
+              f"-> {out}")
+    except (WeightsError, ValueError, OSError) as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return 2 if isinstance(err, ValueError) else 1
+    return 0
