@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHECK_STAMP := $(VENV)/.installed-check
 PROFILE ?= tiny
 
-.PHONY: install book test clean
+.PHONY: install install-check book check-book test clean
 
 install: $(STAMP)
 
@@ -16,8 +17,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The browser check's own dependency (selenium); Chromium itself comes from apt-get (see .ci/run).
+install-check: $(CHECK_STAMP)
+
+$(CHECK_STAMP): $(STAMP) requirements-check.txt
+	$(PY) -m pip install -q -r requirements-check.txt
+	touch $(CHECK_STAMP)
+
 book: $(STAMP)
 	$(PY) -m semantic_bottleneck book --profile $(PROFILE)
+
+# Opens every page of the built book in headless Chromium at 1400 and 400 px; screenshots in book/_build/screenshots.
+check-book: $(CHECK_STAMP)
+	$(PY) -m semantic_bottleneck.book.browser_check book/_build/html
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -3,11 +3,14 @@ sampler in every runnable layout, its checkpoint round trip, the projection onto
 chapter's rows run through the study protocol."""
 import copy
 import itertools
+import time
 
 import helpers
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save_file
+from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.chapters.compute import cost, directions, report
 from semantic_bottleneck.checkpoints.compressed import CompressedModel, load_compressed, save_compressed
 from semantic_bottleneck.checkpoints.diffusers import to_diffusers
@@ -247,6 +250,15 @@ def test_a_registered_compressed_model_is_written_once_and_read_from_its_file(tm
     assert torch.allclose(small, pruned, atol=1e-5, rtol=0)
 
 
+
+def test_the_registry_holds_the_tiny_class_model_compressed_to_table_2s_kept_share():
+    from semantic_bottleneck.registry import model
+
+    entry, base = model("tiny-class-compressed"), model("tiny-class")
+    assert isinstance(entry.source, CompressedModel) and entry.source.base_name == "tiny-class"
+    assert type(entry.source.base) is type(base.source) and entry.sampler == base.sampler
+    assert entry.source.kept_share == pytest.approx(report.paper_kept_shares()["tail_tau0.01_every_step"])
+
 # ----------------------------------------------------------------------------- r directions
 
 def test_the_projection_keeps_exactly_r_directions():
@@ -329,4 +341,49 @@ def test_the_compression_table_compares_dense_and_compressed_networks():
     assert table["parameters saved"].tolist()[1:] == pytest.approx(expected)
     assert table["ms, batch 2"].gt(0).all() and table.loc["dense", "time saved, batch 1"] == 0
     assert table.loc["keep 25% (r = 2)", "time saved, batch 2"] == pytest.approx(
-        1 - table.loc["keep 25% (r = 2)", "ms, batch 2"] / table.loc["keep 25% (r = 2)", "dense ms, batch 2"])
+        1 - table.loc["keep 25% (r = 2)", "ms, batch 2"] / table.loc["dense", "ms, batch 2"])
+
+
+def test_calls_are_timed_in_turns_after_a_warm_up_in_milliseconds():
+    calls = []
+    times = cost.median_times({"slow": lambda: calls.append("slow") or time.sleep(0.01),
+                               "fast": lambda: calls.append("fast")}, repeats=3)
+    assert calls == ["slow", "fast"] * 4
+    assert 10 <= times["slow"] < 200 and times["fast"] < 5
+
+
+def test_the_modulation_layers_time_is_a_share_of_the_forward_and_the_sentence_quotes_it():
+    network = helpers.random_dit(SMALL)
+    times = cost.modulation_time(network, batches=(1, 2), repeats=2, device="cpu")
+    assert list(times.index) == [1, 2] and (times > 0).all().all()
+    assert times["modulation share of time"].tolist() == pytest.approx(
+        (times["modulation layers ms"] / times["forward ms"]).tolist())
+    sentence = report.time_sentence(times, "small", cost.layout_costs(lambda: DiT(SMALL)))
+    assert f"{times.loc[2, 'modulation layers ms']:.3g} ms of {times.loc[2, 'forward ms']:.3g} ms" in sentence
+    xl = pd.DataFrame({"forward ms": [39512.4], "modulation layers ms": [175.0], "modulation share of time": [0.00443]},
+                      index=[8])
+    assert "175 ms of 39,512 ms (0.4%) at batch 8" in report.time_sentence(xl, "xl", cost.layout_costs(lambda: DiT(SMALL)))
+
+
+@pytest.mark.slow
+def test_the_chapter_runs_under_ci_and_its_numbers_reach_the_status_page(build_dirs):
+    outcome = book.execute("06_compute", "ci", force=True)
+    assert outcome.status == "executed", outcome.error
+    results = pd.read_csv(book.RESULTS / "06_compute.csv").set_index("row")
+    assert (results["table"] == report.NEW_TABLE).all() and results["value"].notna().all()
+    assert results.loc["compressed = pruned", "value"] < 1e-4
+    assert results.loc["modulation share/REPA, MG (SiT-XL/2, no variance)", "value"].between(0.33, 0.34).any()
+    assert results.index.str.startswith("compressed/keep 61.1%").any()
+    assert results.index.str.startswith("directions - coordinates/r").any()
+
+
+def test_the_compression_sentence_says_when_compressed_networks_ran_slower():
+    table = cost.compression_table(helpers.random_dit(SMALL), cost.leading_masks(8, [0.5, 0.25]), batches=(1, 2),
+                                   repeats=1, device="cpu")
+    costs = cost.layout_costs(lambda: DiT(SMALL))
+    saved = [c for c in table.columns if c.startswith("time saved")]
+    table.loc[table.index[1:], saved] = 0.1
+    assert "ran slower" not in report.compression_sentence(table, "small", 1, costs)
+    table.loc["keep 25% (r = 2)", "time saved, batch 2"] = -0.2
+    sentence = report.compression_sentence(table, "small", 1, costs)
+    assert "1 of the 4 compressed timings ran slower" in sentence and "(+20%)" in sentence

@@ -198,7 +198,7 @@ def test_last_k_rows_restarted_from_the_baseline_state_equal_full_runs():
 def test_the_branch_reading_prunes_the_conditional_rows_only_or_all_and_counts_the_conditional_ones(branch):
     model = random_dit()
     config = presets.SamplerConfig("test", "ddim", 2, 3.0)  # guided: each forward is 3 conditional + 3 null rows
-    seen, original = [], []
+    seen = []
     first = prune.hook_points(model)[1][0]
     with Pruner(model, PruneSpec("head", fraction=0.25, branch=branch), 2) as pruner:
         handle = first.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))

@@ -23,6 +23,7 @@ import nbformat
 from .. import profiles
 from ..cache import REPO_ROOT, lib_hash
 from ..profiles import profile_parameters, read_utf8
+from .downloads import add_downloads
 from .status_page import write_status_page
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -221,6 +222,7 @@ def execute(name, profile, force=False):
         return Outcome(name, "FAILED", time.perf_counter() - start, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
     _hide_injected_parameters(partial)
     os.replace(partial, EXECUTED / f"{name}.ipynb")
+    add_downloads(EXECUTED / f"{name}.ipynb", RESULTS)
     _write_stamp(name, {"stamp": stamp(source, params), "profile": profile})
     return Outcome(name, "executed", time.perf_counter() - start)
 

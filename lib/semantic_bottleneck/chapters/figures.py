@@ -13,14 +13,16 @@ def cosine_heatmaps(matrix, labels, zoom=10, seed=0, title="c = y + t", unit="cl
     matrix = np.asarray(matrix)
     k = matrix.shape[0]
     pick = np.sort(np.random.default_rng(seed).choice(k, size=min(zoom, k), replace=False))
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [1.15, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.2]})  # zoom labels readable
     sns.heatmap(matrix, ax=axes[0], cmap="viridis", square=True, xticklabels=False, yticklabels=False,
                 cbar_kws={"label": "cosine"})
     axes[0].set_title(f"{title}: all {k} {unit}")
     sub = matrix[np.ix_(pick, pick)]
     names = [labels[i] for i in pick]
     sns.heatmap(sub, ax=axes[1], cmap="viridis", square=True, annot=len(pick) <= 12, fmt=".3f",
-                annot_kws={"size": 7}, xticklabels=names, yticklabels=names, cbar=False)
+                annot_kws={"size": 10}, xticklabels=names, yticklabels=names, cbar=False)
+    axes[1].tick_params(labelsize=10)
+    plt.setp(axes[1].get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     axes[1].set_title(f"zoom on {len(pick)} random {unit} (seed {seed})")
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy

@@ -151,7 +151,7 @@ def audio_judge(config: EvalNetConfig, reference_size=500, kid_subsets=50, kid_s
     extractor = ClassifierFeatures(network)
     extractor.name = f"audio evaluation network features ({network.num_features}-d; FD on them: an FAD analog)"
     real = real_spectrograms("reference", range(reference_size))
-    reference = Reference.from_features(extractor(real)[0], f"real clips' spectrograms (reference split)")
+    reference = Reference.from_features(extractor(real)[0], "real clips' spectrograms (reference split)")
     return Judge(extractor, [OnsetAlignment(), EventAccuracy(), PitchAccuracy()], reference, kid_subsets=kid_subsets,
                  kid_subset_size=kid_subset_size)
 

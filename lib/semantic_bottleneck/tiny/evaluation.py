@@ -21,7 +21,7 @@ def class_agreement(classifier, images, labels):
     return (classifier(images).argmax(1) == torch.as_tensor(labels)).float().mean().item()
 
 
-def tiny_sample_check(profile, seed=0, per_class=2, sampler="tiny-ddim-50"):
+def tiny_sample_check(profile, seed=0, per_class=10, sampler="tiny-ddim-10"):
     """Sample `per_class` images of every class from the tiny DiT and judge them.
 
     Returns a dict: images, labels, predicted labels, class agreement, the classifier's held-out

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..captions import captioned
 from ..figures import scatter_panels
 
 RMS_LIMIT = 0.1  # about the real clips' loudness
@@ -43,7 +44,8 @@ def spectrogram_grid(rows, column_labels=None, onsets=None, title=None):
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, "No figure of the paper (which prunes no sound model): spectrograms from the same noise as "
+                          "more of c is zeroed, in the manner of its Figs 7 and 8")
 
 
 def head_tail_tsne(step, labels, subsets, scores, names, seed=0, perplexity=30.0):
@@ -54,8 +56,10 @@ def head_tail_tsne(step, labels, subsets, scores, names, seed=0, perplexity=30.0
     event = scores.loc["event class"]
     captions = {name: f"{name} ({int(event.loc[name, 'dims'])} dims)\nk-NN {event.loc[name, 'knn_accuracy']:.2f}, "
                       f"silhouette {event.loc[name, 'silhouette']:.2f}" for name in subsets}
-    return scatter_panels(f"t-SNE of c over {len(step.indices)} clips at t0 = {step.t0:g}, by event class",
-                          tsne(step, subsets, seed, perplexity), labels["event class"], captions, names)
+    fig = scatter_panels(f"t-SNE of c over {len(step.indices)} clips at t0 = {step.t0:g}, by event class",
+                         tsne(step, subsets, seed, perplexity), labels["event class"], captions, names)
+    return captioned(fig, "Fig. 13 of the paper, for clips (it has no such figure for MDSGen): t-SNE of c in the head, "
+                          "the tail and the control subsets, coloured by event class")
 
 
 def _png(frames):

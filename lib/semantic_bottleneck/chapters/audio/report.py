@@ -4,7 +4,6 @@ The paper runs no pruning for video-to-audio and reports no audio metric, so eve
 with no paper value; the tables say so. `studies` maps "with guidance" / "without guidance" to a
 `study.protocol.Study`.
 """
-import numpy as np
 import pandas as pd
 
 from .rows import label

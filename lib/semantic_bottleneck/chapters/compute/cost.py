@@ -8,6 +8,7 @@ are wall-clock medians of interleaved repeats, dense and compressed networks tak
 Shapes: N batch, D width of c.
 """
 import copy
+import functools
 import statistics
 import time
 from dataclasses import replace
@@ -97,25 +98,60 @@ def state_bytes(network):
     return sum(t.numel() * t.element_size() for t in network.state_dict().values())
 
 
-@torch.no_grad()
-def forward_times(networks, batch, repeats, device="cpu", seed=0):
-    """Median wall time in ms of one forward pass of each network (name -> network) on the same inputs, after one
-    warm-up; the networks take turns in every repeat, so a busy machine slows them alike."""
-    first = next(iter(networks.values()))
-    inputs = example_inputs(first, batch, "cpu", torch.Generator().manual_seed(seed))
-    inputs = tuple({k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else y.to(device) for y in inputs)
-    times = {name: [] for name in networks}
+def median_times(calls, repeats, device="cpu"):
+    """Median wall time in ms of each call (name -> function of no arguments), after one warm-up; the calls take
+    turns in every repeat, so a busy machine slows them alike."""
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    times = {name: [] for name in calls}
     for repeat in range(repeats + 1):
-        for name, network in networks.items():
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
+        for name, call in calls.items():
+            sync()
             start = time.perf_counter()
-            model_output(network, *inputs)
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
+            call()
+            sync()
             if repeat:
                 times[name].append(1000 * (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _inputs(network, batch, device, seed):
+    """`example_inputs` drawn on the CPU from `seed`, then moved to `device`."""
+    inputs = example_inputs(network, batch, "cpu", torch.Generator().manual_seed(seed))
+    return tuple({k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else y.to(device) for y in inputs)
+
+
+@torch.no_grad()
+def forward_times(networks, batch, repeats, device="cpu", seed=0):
+    """Median wall time in ms of one forward pass of each network (name -> network) on the same inputs."""
+    inputs = _inputs(next(iter(networks.values())), batch, device, seed)
+    return median_times({name: functools.partial(model_output, network, *inputs)
+                         for name, network in networks.items()}, repeats, device)
+
+
+def _modulate(layers, c):
+    """Every modulation layer once on c: SiLU then each Linear."""
+    return [linear(torch.nn.functional.silu(c)) for linear in layers]
+
+
+@torch.no_grad()
+def modulation_time(network, batches=(1, 8), repeats=20, device="auto", threads=0, seed=0):
+    """How much of a forward pass's time the modulation layers take: per batch size N, the median time of the whole
+    forward pass and of the modulation layers alone (each `SiLU -> Linear` once on a random c (N, D), as the forward
+    pass runs them), timed in turns on `device` with `threads` CPU threads (0: torch's setting)."""
+    device = resolve_device(device)
+    network = _on(network, device)
+    layers = [linear for _, _, linear in modulation_layers(network)]
+    rows = {}
+    with cpu_threads(threads):
+        for batch in batches:
+            inputs = _inputs(network, batch, device, seed)
+            c = torch.randn(batch, layers[0].in_features, generator=torch.Generator().manual_seed(seed)).to(device)
+            times = median_times({"forward": functools.partial(model_output, network, *inputs),
+                                  "modulation": functools.partial(_modulate, layers, c)},
+                                 repeats, device)
+            rows[batch] = {"forward ms": times["forward"], "modulation layers ms": times["modulation"],
+                           "modulation share of time": times["modulation"] / times["forward"]}
+    return pd.DataFrame(rows).T.rename_axis("batch")
 
 
 def _sizes(network, width):
@@ -136,32 +172,23 @@ def compression_table(network, kept_masks, batches=(1, 8), repeats=20, device="a
     """Dense against compressed: parameters, checkpoint size and forward time per batch size, for each kept mask
     (label -> boolean mask (D,)); the dense network is the first row.
 
-    Each compressed network is timed against the dense one in turns (`forward_times`): its row shows the dense time
-    of the same turns beside its own, and the time saved between the two; the dense row shows the median of the
-    dense times. One compressed copy exists at a time. On `device` (auto: cuda when visible) with `threads` CPU
-    threads (0: torch's setting).
+    The dense network and every compressed one take turns in each repeat (`forward_times`), so the time saved is
+    against the dense time of the same turns. On `device` (auto: cuda when visible) with `threads` CPU threads
+    (0: torch's setting).
     """
     if not kept_masks:
         raise ValueError("kept_masks must hold at least one mask of kept coordinates")
     device = resolve_device(device)
     width = modulation_layers(network)[0][2].in_features
-    dense, rows = _on(network, device), {"dense": _sizes(network, width)}
-    dense_times = {batch: [] for batch in batches}
+    rows, networks = {"dense": _sizes(network, width)}, {"dense": _on(network, device)}
+    for label, kept in kept_masks.items():
+        small = compress(network, kept).to(device)  # a fresh copy: moved, not copied again
+        rows[label], networks[label] = _sizes(small, width), small
     with cpu_threads(threads):
-        for label, kept in kept_masks.items():
-            small = compress(network, kept)
-            rows[label] = _sizes(small, width)
-            small = _on(small, device)
-            for batch in batches:
-                times = forward_times({"dense": dense, label: small}, batch, repeats, device)
-                rows[label].update({f"dense ms, batch {batch}": times["dense"], f"ms, batch {batch}": times[label],
-                                    f"time saved, batch {batch}": 1 - times[label] / times["dense"]})
-                dense_times[batch].append(times["dense"])
-            del small
-    for batch in batches:
-        median = statistics.median(dense_times[batch])
-        rows["dense"].update({f"dense ms, batch {batch}": median, f"ms, batch {batch}": median,
-                              f"time saved, batch {batch}": 0.0})
+        for batch in batches:
+            times = forward_times(networks, batch, repeats, device)
+            for label, ms in times.items():
+                rows[label].update({f"ms, batch {batch}": ms, f"time saved, batch {batch}": 1 - ms / times["dense"]})
     table = pd.DataFrame(rows).T.rename_axis("network")
     table.insert(4, "parameters saved", 1 - table["parameters (M)"] / table.loc["dense", "parameters (M)"])
     return table
@@ -177,8 +204,10 @@ def leading_masks(width, shares):
     return out
 
 
-def official_compression(label, shares, batches=(1,), repeats=3, device="auto", threads=0):
-    """`compression_table` of an official architecture of `OFFICIAL` with random weights (built on the CPU)."""
+def official_timings(label, shares, batches=(1,), repeats=3, device="auto", threads=0):
+    """An official architecture of `OFFICIAL` with random weights (built on the CPU), timed: its `modulation_time`
+    and its `compression_table` for the kept `shares` (the leading coordinates; the time depends on r only)."""
     network = OFFICIAL[label]().eval()
     width = modulation_layers(network)[0][2].in_features
-    return compression_table(network, leading_masks(width, shares), batches, repeats, device, threads)
+    times = modulation_time(network, batches, repeats, device, threads)
+    return times, compression_table(network, leading_masks(width, shares), batches, repeats, device, threads)

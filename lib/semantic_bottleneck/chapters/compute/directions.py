@@ -46,6 +46,13 @@ def rank_specs(params, dim):
     return specs
 
 
+def load_models(names, profile, threads, progress=True):
+    """The registry's models (name -> loaded network, on the CPU), trained on first use with `threads` CPU threads
+    (0: torch's setting; 1 avoids contention on a shared CPU)."""
+    with cpu_threads(threads):
+        return {name: load_network(name, profile, "cpu", progress) for name in names}
+
+
 def make_judge(name, params, progress=True):
     """The judge of a tiny model by its evaluator in `params.evaluators`: the class model's classifier, the pose
     model's evaluation network (against the real answers of the evaluated pairs) or the audio model's."""

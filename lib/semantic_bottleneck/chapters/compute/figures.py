@@ -7,9 +7,9 @@ from ..figures import level_grid
 from .directions import KINDS, parse_row, rank_points
 
 
-def modulation_shares(costs):
+def modulation_shares(costs, profile):
     """The modulation layers' share of each architecture's parameters and of its FLOPs per sample (log scale): the
-    dense-against-sparse picture of the paper's Fig. 42, with numbers (`cost.costs_table`)."""
+    dense-against-sparse picture of the paper's Fig. 42, with numbers (`cost.costs_table`; tiny models of `profile`)."""
     labels = list(costs.index)
     y = np.arange(len(labels))
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(labels) + 1.2))
@@ -24,12 +24,14 @@ def modulation_shares(costs):
     ax.invert_yaxis()
     ax.set_xlabel("share held by the adaLN modulation layers (%, log scale)")
     ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"Fig. 42 with numbers: what the adaLN modulation layers hold, per architecture\n(released sizes "
+                 f"counted on the meta device, no weights; tiny models of the {profile} profile)", fontsize=9)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
     return fig
 
 
-def quality_against_rank(studies, metrics):
+def quality_against_rank(studies, metrics, profile):
     """Each model's metrics (model -> [metric, ...]) against r: r coordinates (global mask) and r principal
     directions, mean and 95% interval over seeds; the grey band is the baseline ± the noise floor."""
     names = list(studies)
@@ -56,16 +58,21 @@ def quality_against_rank(studies, metrics):
             ax.set_xlabel(f"r (of D = {study.dim})")
             ax.set_title(f"{name}: {metric}", fontsize=9)
     axes[0][0].legend(fontsize=7)
+    protocol = studies[names[0]].protocol
+    fig.suptitle(f"Head-only conditioning of Fig. 42 on r coordinates or r directions: profile {profile}, "
+                 f"{protocol.seeds} seeds x {protocol.samples_per_seed} samples per row, base seed {protocol.seed}",
+                 fontsize=10)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
     return fig
 
 
-def rank_grid(study, ranks):
+def rank_grid(study, ranks, profile):
     """Same noise, baseline then r coordinates and r directions for each r of `ranks` (images with 3 channels)."""
     rows = {"baseline": study.images["baseline"]}
     for row in study.images:
         parsed = parse_row(row)
         if parsed is not None and parsed[1] in ranks:
             rows[f"{parsed[1]} {parsed[0]}"] = study.images[row]
-    return level_grid(rows, title=f"{study.model}: same noise, c kept on r coordinates or r directions")
+    return level_grid(rows, title=f"{study.model}, {profile} profile, base seed {study.protocol.seed}: same noise,\n"
+                                  f"c kept on r coordinates or r directions (Fig. 42's head-only conditioning)")

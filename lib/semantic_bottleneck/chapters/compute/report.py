@@ -2,9 +2,12 @@
 
 Every sentence with a number is written here from the run's own tables, so the prose follows the numbers.
 """
+from pathlib import Path
+
 import pandas as pd
 import torch
 
+from ...cache import cache_root
 from ...condition.compress import compressed_index, global_kept
 from ...condition.prune import Pruner, PruneSpec
 from ...devices import cpu_threads
@@ -12,6 +15,7 @@ from ...paper import paper_value
 from ...registry import model as registry_model
 from ...sampling.generate import generate
 from ...sampling.presets import preset
+from .cost import state_bytes
 from .directions import KINDS, head_to_head, rank_points
 
 NEW_TABLE = "compute (new)"  # status-page table of experiments the paper did not run
@@ -58,6 +62,16 @@ def _pruned_against_compressed(loaded, compressed, config, count, seed):
                          "max |pixel|": [pruned.abs().max().item()]}).set_index("samples")
 
 
+def checkpoint_sentence(compressed, dense):
+    """Where the compressed model's checkpoint was read from, its size on disk against the dense network's tensors,
+    and what it keeps (`compressed`, `dense`: loaded networks of the registry)."""
+    path = Path(compressed.info["checkpoint"])
+    shown = path.relative_to(cache_root()) if path.is_relative_to(cache_root()) else path
+    return (f"Checkpoint read back through the checkpoint reader: `{shown}` in the model cache, "
+            f"{path.stat().st_size / 1e6:.3g} MB on disk against {state_bytes(dense.network) / 1e6:.3g} MB of the dense "
+            f"network's tensors; kept coordinates: {compressed.info['kept coordinates']}.")
+
+
 def cost_sentence(costs):
     """The parameters and FLOPs of the modulation layers, for the first architecture and across all of them."""
     first = costs.iloc[0]
@@ -71,6 +85,23 @@ def cost_sentence(costs):
             f"of FLOPs from {100 * flops.min():.2f}% to {100 * flops.max():.2f}%.")
 
 
+def _ms(value):
+    """A time in ms with three significant digits, without an exponent."""
+    return f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+
+
+def time_sentence(times, model, costs):
+    """How much of a forward pass the modulation layers cost, in time per batch size (`cost.modulation_time`) and in
+    FLOPs and parameters (`costs`: the model's row of `cost.costs_table`)."""
+    parts = ", ".join(f"{_ms(row['modulation layers ms'])} ms of {_ms(row['forward ms'])} ms "
+                      f"({100 * row['modulation share of time']:.1f}%) at batch {batch}"
+                      for batch, row in times.iterrows())
+    return (f"In {model} the modulation layers alone take {parts} (this machine, medians), while they hold "
+            f"{100 * costs['modulation share of parameters']:.1f}% of the parameters and compute "
+            f"{100 * costs['modulation share of FLOPs']:.2f}% of the FLOPs of a forward pass. Compressing them can "
+            f"save at most their share of the time.")
+
+
 def compression_sentence(table, model, repeats, costs):
     """What compressing saves, per compressed row: parameters, checkpoint bytes, forward time per batch size, and the
     share of the forward pass's FLOPs it can remove at most (`costs`: the model's row of `cost.costs_table`)."""
@@ -79,7 +110,7 @@ def compression_sentence(table, model, repeats, costs):
     batches = [c.removeprefix("time saved, batch ") for c in table.columns if c.startswith("time saved, batch ")]
     lines = []
     for label, row in table.drop(index="dense").iterrows():
-        times = ", ".join(f"{row[f'dense ms, batch {b}']:.3g} -> {row[f'ms, batch {b}']:.3g} ms at batch {b} "
+        times = ", ".join(f"{_ms(dense[f'ms, batch {b}'])} -> {_ms(row[f'ms, batch {b}'])} ms at batch {b} "
                           f"({-100 * row[f'time saved, batch {b}']:+.0f}%)" for b in batches)
         flops = costs["modulation share of FLOPs"] * (1 - row["kept coordinates r"] / width)
         lines.append(f"- {label}: {100 * row['parameters saved']:.1f}% fewer parameters "
@@ -93,7 +124,19 @@ def compression_sentence(table, model, repeats, costs):
             "\n\nWhat this saves is parameters, memory and the bytes read per step; what it does not save is "
             "arithmetic: the modulation layers run once per sample while attention and the MLPs run once per token, "
             "so deleting columns removes at most the FLOPs share above. A forward pass's time falls by more than that "
-            "only where reading the modulation weights, not computing, sets the pace (small batches, large models).")
+            "only where reading the modulation weights, not computing, sets the pace (small batches, large models)."
+            + _slower_clause(table.drop(index="dense")[[f"time saved, batch {b}" for b in batches]]))
+
+
+def _slower_clause(saved):
+    """A sentence on the compressed rows that ran slower than the dense network, if any (`saved`: time saved)."""
+    slower = int((saved < 0).sum().sum())
+    if not slower:
+        return ""
+    return (f" {slower} of the {saved.size} compressed timings ran slower than the dense network: the gather of c (an "
+            f"index_select behind a hook on the modulation layers) adds a fixed cost per forward pass that a small "
+            f"network's removed columns do not repay, and differences of a few percent are within this machine's "
+            f"noise.")
 
 
 def _first_within(points, kind, metric):
@@ -138,12 +181,16 @@ def directions_sentence(studies, metric):
     return verdict + "\n\n" + "\n".join(lines)
 
 
-def status_rows(costs, compression, compressed_model, studies, metric):
+def status_rows(costs, equal, compression, compressed_model, studies, metric):
     """This run's numbers for the status page: new experiments without paper values, each with its reading."""
     out = [{"table": NEW_TABLE, "row": f"modulation share/{label}", "column": column, "model": label,
             "value": float(row[column]), "reading": f"{column}, counted on the meta device (FlopCounterMode)"}
            for label, row in costs.iterrows() for column in ("modulation share of parameters",
                                                              "modulation share of FLOPs")]
+    out.append({"table": NEW_TABLE, "row": "compressed = pruned", "column": "max |pruned - compressed|",
+                "model": compressed_model, "value": float(equal["max |pruned - compressed|"].iloc[0]),
+                "reading": f"largest pixel difference over {equal.index[0]} samples, same noise (global mask, every "
+                           f"step)"})
     for label, row in compression.drop(index="dense").iterrows():
         out.append({"table": NEW_TABLE, "row": f"compressed/{label}", "column": "parameters saved",
                     "model": compressed_model, "value": float(row["parameters saved"]),

@@ -5,21 +5,24 @@ import pandas as pd
 import seaborn as sns
 
 from ...condition.measure import below_tau, dimension_variance
+from ..captions import captioned
 from ..figures import level_grid, share_sweep
 from .statistics import PARTS
 
 sns.set_theme(context="notebook", style="whitegrid")
 
 
-def _done(fig):
+def _done(fig, caption):
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, caption)
 
 
 def example_pairs(shown, title=None):
     """Source, target pose and answer of a few test pairs, one column each (what the model gets and must make)."""
-    return level_grid(shown, [f"pair {i}" for i in range(len(next(iter(shown.values()))))], title)
+    grid = level_grid(shown, [f"pair {i}" for i in range(len(next(iter(shown.values()))))], title)
+    return captioned(grid, "No figure of the paper: the test pairs, as the model receives them (source and target "
+                           "pose) and as it should answer")
 
 
 def sparsity_at_tau(c, tau, name):
@@ -40,7 +43,8 @@ def sparsity_at_tau(c, tau, name):
     axes[1].set_ylabel("pairs")
     axes[1].legend()
     axes[1].set_title(f"(b) below tau, per pair ({len(shares)} pairs)")
-    return _done(fig)
+    return _done(fig, ('Fig. 4 (a, b) of the paper: magnitudes of the mean c against tau, and '
+                 "each pair's share of c below tau"))
 
 
 def variance_profile(c, name, top=(0.02, 0.1)):
@@ -54,7 +58,8 @@ def variance_profile(c, name, top=(0.02, 0.1)):
     shares = ", ".join(f"top {100 * f:g}%: {100 * variance[:max(1, round(f * len(variance)))].sum() / variance.sum():.0f}%"
                        for f in top)
     ax.set_title(f"{name}: per-dimension variance of c at t0 (mean {variance.mean():.2g}; share of the total in {shares})")
-    return _done(fig)
+    return _done(fig, ('Fig. 33 of the paper: per-dimension variance of c across pairs at t0, '
+                 'largest first'))
 
 
 def variation_split(shares, attribution, name):
@@ -76,15 +81,17 @@ def variation_split(shares, attribution, name):
         ax.tick_params(axis="x", rotation=20)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{name}: what c's variation across pairs comes from")
-    return _done(fig)
+    return _done(fig, ("No figure of the paper (its question, answered here): the shares of c'"
+                 's variance due to the person, the pose and their interaction'))
 
 
 def level_samples(study, shown, rows, grid_samples):
     """Figs 10, 38-41 analog: source, target pose and answer, then the samples of each row from the same noise."""
     top = {name: images[:grid_samples] for name, images in shown.items()}
-    return level_grid({**top, **{row: study.images[row][:grid_samples] for row in rows if row in study.images}},
+    grid = level_grid({**top, **{row: study.images[row][:grid_samples] for row in rows if row in study.images}},
                       [f"pair {i}" for i in range(grid_samples)],
                       f"{study.model}, {study.protocol.sampler.name}: same noise in each column")
+    return captioned(grid, "Fig. 10 and Figs 38-41 of the paper: samples from the same noise as more of c is zeroed")
 
 
 def sweep_points(studies):
@@ -105,4 +112,5 @@ def sweep_points(studies):
 
 def sweep(studies, metrics):
     """Each metric against the share of c zeroed, tail and head, each mask reading, with and without guidance."""
-    return share_sweep(sweep_points(studies), metrics)
+    return captioned(share_sweep(sweep_points(studies), metrics),
+                     "No figure of the paper (its Table 7 as curves): each metric against the share of c zeroed")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..captions import captioned
 from ..figures import level_grid
 from .report import floors, label, sweep_points, table_rows
 
@@ -38,7 +39,10 @@ def pruning_grid(study, part, class_names=None):
     rows = grid_rows(study, part)
     n = len(next(iter(rows.values())))
     labels = None if class_names is None else [class_names[i % len(class_names)] for i in range(n)]
-    return level_grid(rows, labels, title=f"{study.model}: {part} of c zeroed at every step (same noise per column)")
+    fig = level_grid(rows, labels, title=f"{study.model}: {part} of c zeroed at every step (same noise per column)")
+    figure = "Fig. 7" if part == "head" else "Fig. 8"
+    return captioned(fig, f"{figure} of the paper (samples as in Figs 34-37): {study.model}, the {part} of c zeroed at "
+                          "every step, a larger share on each row; each column keeps its noise and class.")
 
 
 def _band(ax, centre, floor):
@@ -67,7 +71,9 @@ def sweep(study, metrics):
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, f"No figure of the paper (it reports single rows, Table 2): {study.model}, each metric against "
+                          "the share of c zeroed at every step, tail and head; mean and 95% interval over seeds, grey "
+                          "band the baseline ± the noise floor.")
 
 
 def k_sweep(study, metrics):
@@ -84,7 +90,8 @@ def k_sweep(study, metrics):
         ax.set_title(metric)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, f"No figure of the paper (its k is not given; Table 2's last-k-steps row): {study.model}, "
+                          "each metric against k; k = 0 is the baseline, grey band its noise floor.")
 
 
 def changes(study, metric):
@@ -107,4 +114,5 @@ def changes(study, metric):
     ax.set_title(study.model)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, f"No figure of the paper: Table 2's rows for {study.model} as paired changes in {metric} from "
+                          "the baseline (95% intervals) against the noise floor (grey).")

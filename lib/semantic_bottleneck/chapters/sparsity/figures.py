@@ -4,6 +4,7 @@ import numpy as np
 import seaborn as sns
 
 from ...condition.measure import dimension_variance
+from ..captions import captioned
 from .tables import HEAD_SHARE_FRACTIONS
 
 sns.set_theme(context="notebook", style="whitegrid")
@@ -18,10 +19,10 @@ def _grid(n, width=5.0, height=3.2, cols=3):
     return fig, axes.flat
 
 
-def _done(fig):
+def _done(fig, caption):
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, caption)
 
 
 def magnitude_histograms(vectors):
@@ -36,7 +37,8 @@ def magnitude_histograms(vectors):
         ax.set_xlabel("|c_i| at t0 (all classes)")
         ax.set_ylabel("count")
         ax.set_title(f"{name} (d = {c.shape[1]})")
-    return _done(fig)
+    return _done(fig, ('Fig. 5 of the paper: histogram of |c_i| over every class vector at t0,'
+                 ' one panel per model'))
 
 
 def raw_vectors(vectors):
@@ -49,7 +51,8 @@ def raw_vectors(vectors):
         ax.set_ylabel("c_i")
         ax.set_title(f"{name}: mean over classes of c at t0 (1 x {len(mean)})")
     axes[-1, 0].set_xlabel("dimension i")
-    return _done(fig)
+    return _done(fig, ('Fig. 6 of the paper: the raw c vector (mean over classes at t0) agains'
+                 't its dimension index'))
 
 
 def threshold_curves(curves, points):
@@ -70,7 +73,8 @@ def threshold_curves(curves, points):
         ax.set_ylabel(f"fraction of coordinates with |c_i| {'<' if side == 'below' else '>'} tau")
         ax.set_title("Eq. 2: counts below tau (tail)" if side == "below" else "Appendix A.3: counts above tau (head)")
         ax.legend(fontsize=7)
-    return _done(fig)
+    return _done(fig, ("Fig. 11 of the paper: share of c's coordinates below tau (Eq. 2) and a"
+                 "bove it (Appendix A.3); crosses: the paper's counts from Tables 2 and 3"))
 
 
 def variance_profile(vectors):
@@ -96,7 +100,8 @@ def variance_profile(vectors):
     axes[1].set_ylabel("share of total variance")
     axes[1].set_title("(b) where the variance across classes sits")
     axes[1].legend(fontsize=8)
-    return _done(fig)
+    return _done(fig, ('Fig. 9 of the paper: (a) mean per-dimension variance across classes; ('
+                 'b) the share of it in the top dimensions'))
 
 
 def dimension_variance_bars(name, c):
@@ -108,7 +113,8 @@ def dimension_variance_bars(name, c):
     ax.set_xlabel("dimension i")
     ax.set_ylabel("variance across classes")
     ax.set_title(f"{name}: per-dimension variance of c at t0")
-    return _done(fig)
+    return _done(fig, ('Figs 26-31 of the paper (one per model): per-dimension variance of c a'
+                 'cross classes at t0'))
 
 
 def tsne_panels(title, embeddings, labels, scores):
@@ -125,7 +131,8 @@ def tsne_panels(title, embeddings, labels, scores):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=10)
-    return _done(fig)
+    return _done(fig, ('Fig. 13 and Figs 20-25 of the paper: t-SNE of c(t, y) in the head, the'
+                 ' tail and the control subsets, coloured by class'))
 
 
 def training_curves(logs, title, baseline=None):
@@ -142,4 +149,5 @@ def training_curves(logs, title, baseline=None):
     axes[1].set_xlabel("training step")
     axes[0].legend(fontsize=8)
     axes[0].set_title(title)
-    return _done(fig)
+    return _done(fig, ('Figs 12 and 43 of the paper: mean pairwise cosine (top) and nPR (botto'
+                 'm) of c at t0 during training'))
