@@ -52,18 +52,3 @@ def test_limited_timesteps_restrict_the_training_pool(monkeypatch):
     train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "steps": 1, "num_train_timesteps": 50}), progress=False)
     assert len(seen[0]) == 50 and seen[0][0] == 0 and seen[0][-1] == 999
 
-
-def test_the_learning_rate_decays_linearly_to_zero_only_from_its_start_step():
-    config = train.TrainConfig(steps=10, lr_decay_from=6)
-    assert [train.lr_factor(config, done) for done in range(10)] == pytest.approx(
-        [1, 1, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25])
-    assert {train.lr_factor(train.TrainConfig(steps=10), done) for done in range(10)} == {1.0}
-
-
-def test_a_run_that_stops_before_the_decay_is_the_prefix_of_a_decaying_run():
-    short = train.TrainConfig(**{**SMALL.__dict__, "steps": 3, "log_every": 3, "lr_decay_from": 4})
-    long = train.TrainConfig(**{**SMALL.__dict__, "steps": 6, "log_every": 3, "lr_decay_from": 4})
-    a, log_a = train.train_tiny_dit(short, progress=False)
-    b, log_b = train.train_tiny_dit(long, progress=False)
-    assert log_a["loss"].iloc[0] == log_b["loss"].iloc[0]  # the same first 3 steps
-    assert not torch.equal(a.final_layer.linear.weight, b.final_layer.linear.weight)

@@ -14,11 +14,12 @@ from .classifier import ClassifierConfig, load_or_train_classifier
 from .train import TrainConfig, first_step_t, load_or_train
 
 TINY_RUNS = {
-    "tiny": TrainConfig(),
+    # batch 128 (64 before): class agreement of samples 0.69 against 0.57 on an earlier version of the shapes
+    "tiny": TrainConfig(batch_size=128),
     "ci": TrainConfig(model=DiTConfig(hidden_size=64, depth=2, num_heads=2), steps=350, log_every=50),
 }
-# tiny: width 48 and 4000 steps reach 0.98 on held-out images (width 32, 1500 steps: 0.89)
-CLASSIFIERS = {"tiny": ClassifierConfig(width=48, steps=4000), "ci": ClassifierConfig(steps=250, heldout_size=500)}
+# tiny: width 48, 6000 steps (width 32 with 1500 steps reached 0.89 held-out); the similarity chapter prints its accuracy
+CLASSIFIERS = {"tiny": ClassifierConfig(width=48, steps=6000), "ci": ClassifierConfig(steps=250, heldout_size=500)}
 _LOADED = {}  # (training configuration, cache folder) -> what load_or_train returned
 
 

@@ -32,7 +32,7 @@ def shape_sdf(shape, px, py, r):
         sides = [(math.cos(a), math.sin(a)) for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)]
         return torch.stack([-(nx * px + ny * py) for nx, ny in sides]).amax(0) - 0.5 * r
     if shape == "cross":
-        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.35 * r)
+        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.3 * r)
         return torch.minimum(arm(px, py), arm(py, px))
     if shape == "ring":
         return (torch.sqrt(px**2 + py**2) - 0.75 * r).abs() - 0.3 * r

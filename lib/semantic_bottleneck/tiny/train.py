@@ -3,7 +3,6 @@
 Every `log_every` steps the cosine and nPR of c at the first denoising step are appended to
 `training_log.csv` beside the checkpoint (the sparsity chapter plots training dynamics from it).
 """
-from functools import partial
 from dataclasses import asdict, dataclass, field
 import json
 import os
@@ -38,7 +37,6 @@ class TrainConfig:
     num_train_timesteps: int = 1000  # timesteps used in training, evenly spaced over 0..999 (Fig. 43)
     ema_decay: float = 0.0  # > 0: the returned weights are an exponential moving average of the trained ones
     snr_gamma: float | None = None  # Min-SNR loss weighting (None: the plain epsilon MSE)
-    lr_decay_from: int | None = None  # from this step on the learning rate falls linearly to 0 (None: constant)
 
     def as_dict(self):
         """Plain-dict form, including the cache version."""
@@ -76,15 +74,6 @@ def _log_row(model, step, loss):
     return {"step": step, "loss": loss, **cosine_summary(c), **npr_readings(c)}
 
 
-def lr_factor(config, done):
-    """The learning rate's factor after `done` optimiser steps: 1, then linear to 0 at the last step from
-    `lr_decay_from` on. Runs shorter than `lr_decay_from` never decay, so they stay prefixes of longer ones."""
-    start = config.lr_decay_from
-    if start is None or done < start:
-        return 1.0
-    return max(0.0, (config.steps - done) / max(1, config.steps - start))
-
-
 def train_tiny_dit(config: TrainConfig, progress=True):
     """Train a tiny DiT from scratch; returns (model in eval mode, training log DataFrame).
 
@@ -96,7 +85,6 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, config))
     schedule = LinearSchedule()
     pool = torch.linspace(0, schedule.num_timesteps - 1, config.num_train_timesteps).round().long()
     rows, running = [], None
@@ -107,7 +95,6 @@ def train_tiny_dit(config: TrainConfig, progress=True):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        scheduler.step()
         if ema is not None:
             ema.update_parameters(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
