@@ -195,3 +195,15 @@ def test_the_notebook_pointed_at_the_row_store_renders_without_sampling(two_proc
     assert result.protocol.table(judge)["value"]["processes"].startswith("2 (every row):")
     fid = result.summary[result.summary["metric"] == "fid"].set_index("row")["mean"]
     assert np.allclose(fid[table["row"]], table["fid"], rtol=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook, studies", [("04_pose_guided", "presets"), ("05_video_to_audio", None)])
+def test_the_pose_and_audio_chapters_run_through_the_same_command(tmp_path, notebook, studies):
+    params = resolved_parameters("ci", notebook)
+    table = prune([*ONE_PROCESS, "--notebook", notebook], tmp_path / "rows", tmp_path / "log")
+    unguided = {"without guidance"} if params["unguided"] else set()
+    expected = set(params[studies]) if studies else {"with guidance"} | unguided
+    assert set(table["study"]) == expected and set(table["processes"]) == {1}
+    assert (table["samples"] == params["seeds"] * params["samples_per_seed"]).all()
+    assert (table.groupby("study")["row"].first() == "baseline").all()

@@ -17,6 +17,10 @@ from typing import Callable
 
 import pandas as pd
 
+from ..chapters.audio import evaluators as audio_evaluators, task as audio_task
+from ..chapters.audio.rows import guided_specs, share_specs, unguided_params
+from ..chapters.pose import judging as pose_judging, runs as pose_runs
+from ..chapters.pose.rows import pose_specs
 from ..chapters.pruning.evaluators import make_judge
 from ..chapters.pruning.rows import table2_specs
 from ..checkpoints.download import WeightsError
@@ -44,9 +48,31 @@ def _pruning_judge(params, name):
     return make_judge(params, class_names(name, params.profile))
 
 
+def _pose_studies(params, name):
+    """Chapter 04's studies: one per sampler preset (with and without guidance), as `chapters.pose.runs.studies`."""
+    return {preset: (Params({**params.as_dict(), "samplers": {name: preset}}), pose_specs) for preset in params.presets}
+
+
+def _audio_studies(params, name):
+    """Chapter 05's studies, as `chapters.audio.task.run_studies`: guided (every row), unguided (share rows)."""
+    out = {"with guidance": (params, guided_specs)}
+    if params.unguided:
+        out["without guidance"] = (unguided_params(params), share_specs)
+    return out
+
+
 CHAPTERS = {
     "03_pruning": SamplingChapter(models=lambda params: params.models, judge=_pruning_judge,
                                   studies=lambda params, name: {"pruning": (params, table2_specs)}),
+    "04_pose_guided": SamplingChapter(
+        models=lambda params: params.models,
+        judge=lambda params, name: pose_judging.make_judge(params, pose_runs.load(name, params).conditions),
+        studies=_pose_studies),
+    "05_video_to_audio": SamplingChapter(
+        models=lambda params: [params.model],
+        judge=lambda params, name: audio_evaluators.make_judge(params, audio_task.load(Params(
+            {**params.as_dict(), "model": name}))),
+        studies=_audio_studies),
 }
 
 

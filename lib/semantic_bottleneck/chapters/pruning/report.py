@@ -60,9 +60,9 @@ def where_it_hurts(study, metric, agreement_column):
         if p.empty:
             continue
         quiet, loud = p[p["verdict"] == "within noise"], p[p["verdict"] == "larger than noise"]
-        what = "of c's dimensions (the tail)" if part == "tail" else "of c's dimensions (the largest ones, the head)"
+        what = "tail (the smallest |c_i|)" if part == "tail" else "head (the largest |c_i|)"
         if loud.empty:
-            lines.append(f"- Removing up to {100 * p['removed_fraction'].max():.1f}% {what} at every step changes "
+            lines.append(f"- Removing up to {100 * p['removed_fraction'].max():.1f}% of c from the {what} at every step changes "
                          f"{METRIC_NAMES.get(metric, metric)} within noise at every share tried.")
             continue
         first = loud.iloc[0]
@@ -71,7 +71,7 @@ def where_it_hurts(study, metric, agreement_column):
         before = (f"up to {100 * below['removed_fraction'].max():.1f}% stays within noise; "
                   if len(below) else "")
         count = round(first["removed_fraction"] * study.dim)
-        lines.append(f"- Removing {what} at every step: {before}from {100 * first['removed_fraction']:.1f}% ({count} of "
+        lines.append(f"- Removing the {what} at every step: {before}from {100 * first['removed_fraction']:.1f}% ({count} of "
                      f"{study.dim}) on, {METRIC_NAMES.get(metric, metric)} changes by {first['delta']:+.3g}, larger "
                      f"than noise; {METRIC_NAMES.get(agreement_column, agreement_column)} is {agree:.3f} there "
                      f"against {base:.3f} unpruned.")
@@ -213,7 +213,9 @@ def describe(summary, protocol, agreement_column, profile, readings=None, dim=No
         agree, base_agree = _get(summary, top["row"], agreement_column), _get(summary, "baseline", agreement_column)
         lines.append(f"- The most damaging row is {label(top['row'])} (FID {top['mean']:.4g}, {top['mean'] / base['mean']:.1f}x "
                      f"the baseline; {METRIC_NAMES[agreement_column]} {agree['mean']:.3f} against {base_agree['mean']:.3f}); "
-                     f"the least damaging is {label(best['row'])} (change {best['delta']:+.3g}, {best['verdict']}).")
+                     + (f"{label(best['row'])} improves it most (change {best['delta']:+.3g}, {best['verdict']})."
+                        if best['delta'] < 0 else
+                        f"the least damaging is {label(best['row'])} (change {best['delta']:+.3g}, {best['verdict']})."))
         verdicts = pruned["verdict"].value_counts()
         lines.append(f"- Of the {len(pruned)} pruned rows, {verdicts.get('larger than noise', 0)} change FID by more than "
                      f"the noise floor and {verdicts.get('within noise', 0)} do not.")
