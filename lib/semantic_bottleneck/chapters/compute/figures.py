@@ -3,6 +3,7 @@ Fig. 42 with numbers), and sample quality against the rank r for coordinates and
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..captions import captioned
 from ..figures import level_grid
 from .directions import KINDS, parse_row, rank_points
 
@@ -24,11 +25,12 @@ def modulation_shares(costs, profile):
     ax.invert_yaxis()
     ax.set_xlabel("share held by the adaLN modulation layers (%, log scale)")
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"Fig. 42 with numbers: what the adaLN modulation layers hold, per architecture\n(released sizes "
-                 f"counted on the meta device, no weights; tiny models of the {profile} profile)", fontsize=9)
+    ax.set_title("what the adaLN modulation layers hold, per architecture", fontsize=9)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, "Fig. 42 of the paper (dense against sparse conditioning), with numbers: the modulation "
+                          "layers' share of parameters and of FLOPs per sample; released sizes counted on the meta "
+                          f"device (no weights), tiny models of the {profile} profile.")
 
 
 def quality_against_rank(studies, metrics, profile):
@@ -59,12 +61,12 @@ def quality_against_rank(studies, metrics, profile):
             ax.set_title(f"{name}: {metric}", fontsize=9)
     axes[0][0].legend(fontsize=7)
     protocol = studies[names[0]].protocol
-    fig.suptitle(f"Head-only conditioning of Fig. 42 on r coordinates or r directions: profile {profile}, "
-                 f"{protocol.seeds} seeds x {protocol.samples_per_seed} samples per row, base seed {protocol.seed}",
-                 fontsize=10)
     fig.tight_layout()
     plt.close(fig)  # returned for display; closing avoids a second inline copy
-    return fig
+    return captioned(fig, f"No figure of the paper (it extends Fig. 42's head-only conditioning): quality against r, "
+                          f"c kept on r coordinates or r principal directions; profile {profile}, {protocol.seeds} "
+                          f"seeds x {protocol.samples_per_seed} samples per row, base seed {protocol.seed}; grey band "
+                          "the baseline ± the noise floor.")
 
 
 def rank_grid(study, ranks, profile):
@@ -74,5 +76,6 @@ def rank_grid(study, ranks, profile):
         parsed = parse_row(row)
         if parsed is not None and parsed[1] in ranks:
             rows[f"{parsed[1]} {parsed[0]}"] = study.images[row]
-    return level_grid(rows, title=f"{study.model}, {profile} profile, base seed {study.protocol.seed}: same noise,\n"
-                                  f"c kept on r coordinates or r directions (Fig. 42's head-only conditioning)")
+    fig = level_grid(rows, title=f"{study.model}: same noise, c kept on r coordinates or r directions")
+    return captioned(fig, f"No figure of the paper (Fig. 42's head-only conditioning, sampled): {study.model}, "
+                          f"{profile} profile, base seed {study.protocol.seed}; each column keeps its noise.")
