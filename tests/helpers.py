@@ -508,3 +508,23 @@ def _gloo_process(rank, size, port, fn, args):
         fn(Team(size, rank), *args)
     finally:
         dist.destroy_process_group()
+
+
+def execute_under_paper_profile(tmp_path, monkeypatch, notebook, section):
+    """Execute `notebook` under the `paper` profile offline, with `section` as its paper.yaml parameters, the weights
+    cache in tmp_path/weights and the Hugging Face cache in tmp_path/hf; its results table (asserts it executed)."""
+    import pandas as pd
+    import yaml
+    from semantic_bottleneck.book import driver as book
+    from semantic_bottleneck.checkpoints.download import CACHE_ENV
+
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "paper.yaml").write_text(yaml.safe_dump({notebook: section}))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(book, "PARAMS", params)
+    outcome = book.execute(notebook, "paper", force=True)
+    assert outcome.status == "executed", outcome.error
+    return pd.read_csv(book.RESULTS / f"{notebook}.csv")

@@ -6,14 +6,11 @@ and vocoder and the AST classifier are small random models of the same classes i
 The notebook then runs the code it runs in Colab, with MDSGen's own sampler preset (DPM-Solver++, 50 steps, CFG 5),
 so a Colab user never loses a GPU run to a crash in a table or a player at the end.
 """
-import pandas as pd
 import pytest
 import torch
-import yaml
 
 from semantic_bottleneck import registry
 from semantic_bottleneck.book import driver as book
-from semantic_bottleneck.checkpoints.download import CACHE_ENV
 from semantic_bottleneck.checkpoints.mdsgen import AST_MODEL
 from semantic_bottleneck.chapters.audio import report
 import helpers
@@ -34,17 +31,8 @@ def test_the_chapter_runs_under_the_paper_profile_on_stand_ins(tmp_path, monkeyp
     helpers.write_cavp(tmp_path / "cavp", 3)
     helpers.write_audioldm(helpers.hf_snapshot_folder(tmp_path / "hf", "cvssp/audioldm-s-full-v2"))
     helpers.write_ast(helpers.hf_snapshot_folder(tmp_path / "hf", AST_MODEL))
-    params = tmp_path / "params"
-    params.mkdir()
-    (params / "paper.yaml").write_text(yaml.safe_dump({"05_video_to_audio": {
-        **PARAMS, "cavp_features": str(tmp_path / "cavp"), "resume_dir": str(tmp_path / "runs")}}))
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(book, "PARAMS", params)
-    outcome = book.execute("05_video_to_audio", "paper", force=True)
-    assert outcome.status == "executed", outcome.error
-    results = pd.read_csv(book.RESULTS / "05_video_to_audio.csv")
+    results = helpers.execute_under_paper_profile(tmp_path, monkeypatch, "05_video_to_audio", {
+        **PARAMS, "cavp_features": str(tmp_path / "cavp"), "resume_dir": str(tmp_path / "runs")})
     assert set(results["profile"]) == {"paper"} and set(results["model"]) == {"mdsgen-b"}
     cells = set(zip(results["table"], results["row"], results["column"]))
     assert {("T1", "cosine", "MDSGen"), ("T5", "cosine_y_only", "MDSGen"),

@@ -4,16 +4,14 @@ import json
 import zipfile
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
-import yaml
 
 from semantic_bottleneck import registry
 from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.checkpoints import xmdpt
-from semantic_bottleneck.checkpoints.download import CACHE_ENV
 from semantic_bottleneck.nets.xmdpt import XMDPT, XMDPTConfig
+import helpers
 from helpers import randomize
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,17 +161,8 @@ PARAMS = {"models": ["xmdpt-s"], "presets": ["xmdpt-ddim-50", "xmdpt-ddim-50-ung
 @pytest.mark.slow
 def test_pose_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkeypatch, build_dirs):
     folder = write_stand_ins(tmp_path)
-    params = tmp_path / "params"
-    params.mkdir()
     section = {**PARAMS, "deepfashion_dir": str(folder), "resume_dir": str(tmp_path / "runs")}
-    (params / "paper.yaml").write_text(yaml.safe_dump({"04_pose_guided": section}))
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(book, "PARAMS", params)
-    outcome = book.execute("04_pose_guided", "paper", force=True)
-    assert outcome.status == "executed", outcome.error
-    results = pd.read_csv(book.RESULTS / "04_pose_guided.csv")
+    results = helpers.execute_under_paper_profile(tmp_path, monkeypatch, "04_pose_guided", section)
     assert set(results["profile"]) == {"paper"} and set(results["model"]) == {"xmdpt-s"}
     cells = set(zip(results["table"], results["row"], results["column"]))
     assert {("T5", "cosine_y_plus_t", "X-MDPT-S"), ("T7", "baseline", "fid"), ("T7", "tail_tau0.1_40pct", "ssim")} <= cells

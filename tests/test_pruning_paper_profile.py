@@ -10,14 +10,11 @@ requirements.txt), whose own path `tests/test_metrics_paper.py` checks.
 """
 import json
 
-import pandas as pd
 import pytest
 import torch
-import yaml
 
 from semantic_bottleneck import registry
 from semantic_bottleneck.book import driver as book
-from semantic_bottleneck.checkpoints.download import CACHE_ENV
 from semantic_bottleneck.nets.dit import DiTConfig
 from semantic_bottleneck.nets.lightningdit import LightningDiTConfig
 import helpers
@@ -80,16 +77,8 @@ def write_weights_cache(cache, tmp_path):
 def test_pruning_notebook_runs_under_paper_profile_on_stand_ins(tmp_path, monkeypatch, build_dirs):
     write_hf_cache(tmp_path / "hf")
     write_weights_cache(tmp_path / "weights", tmp_path)
-    params = tmp_path / "params"
-    params.mkdir()
-    (params / "paper.yaml").write_text(yaml.safe_dump({"03_pruning": {**PARAMS, "resume_dir": str(tmp_path / "runs")}}))
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(book, "PARAMS", params)
-    outcome = book.execute("03_pruning", "paper", force=True)
-    assert outcome.status == "executed", outcome.error
-    results = pd.read_csv(book.RESULTS / "03_pruning.csv")
+    results = helpers.execute_under_paper_profile(tmp_path, monkeypatch, "03_pruning",
+                                                  {**PARAMS, "resume_dir": str(tmp_path / "runs")})
     assert set(results["profile"]) == {"paper"} and set(results["model"]) == set(MODELS)
     rows = set(zip(results["table"], results["row"], results["column"]))
     assert {("T2", "tail_tau0.01_first_step", "fid"), ("T3", "MG/tail_tau0.01_last_k_steps", "fid"),

@@ -2,17 +2,15 @@
 
 Its penultimate features stand in for Inception's in FID/KID, its logits for IS and class agreement.
 """
-from dataclasses import asdict, dataclass
-import json
-import os
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..cache import entry_dir
 from . import shapes
+from .cached import load_or_train
 
 CACHE_VERSION = 1
 
@@ -76,20 +74,13 @@ def train_classifier(config: ClassifierConfig, progress=True):
     return model.eval()
 
 
+def _train_and_measure(config, progress):
+    """Train a classifier and measure its held-out accuracy: (model, record)."""
+    model = train_classifier(config, progress)
+    return model, {"heldout_accuracy": heldout_accuracy(model, config)}
+
+
 def load_or_train_classifier(config: ClassifierConfig, progress=True):
     """The cached classifier for `config` (trained on first use); returns (model, held-out accuracy)."""
-    folder = entry_dir("classifier", {**asdict(config), "cache_version": CACHE_VERSION})
-    checkpoint, meta = folder / "model.pt", folder / "meta.json"
-    if checkpoint.exists() and meta.exists():
-        model = EvalClassifier(config)
-        model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
-        return model.eval(), json.loads(meta.read_text())["heldout_accuracy"]
-    model = train_classifier(config, progress)
-    accuracy = heldout_accuracy(model, config)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = f".{os.getpid()}.tmp"  # concurrent trainers never share a temporary file
-    torch.save(model.state_dict(), folder / f"model.pt{tmp}")
-    (folder / f"meta.json{tmp}").write_text(json.dumps({**asdict(config), "heldout_accuracy": accuracy}, indent=1))
-    os.replace(folder / f"meta.json{tmp}", meta)
-    os.replace(folder / f"model.pt{tmp}", checkpoint)
-    return model, accuracy
+    model, record = load_or_train("classifier", config, EvalClassifier, _train_and_measure, CACHE_VERSION, progress)
+    return model, record["heldout_accuracy"]
