@@ -3,7 +3,8 @@
     python benchmarks/bench_budgets.py training     # tiny + ci model and classifier, cold cache
     python benchmarks/bench_budgets.py book         # the whole tiny book cold, then again with no change
 
-Budgets (2-core CPU): tiny DiT training <= 420 s, ci training <= 30 s, tiny book cold (every chapter) <= 1800 s,
+Budgets (2-core CPU): tiny DiT training <= 420 s (its in-context twin too, its cross-attention twin <= 480 s), ci
+training <= 30 s each, tiny book cold (every chapter) <= 1800 s,
 a second `book` with nothing changed <= 60 s. Uses a temporary model cache; nothing is asserted.
 """
 import os
@@ -12,7 +13,8 @@ import sys
 import tempfile
 import time
 
-BUDGETS = {"tiny DiT": 420, "ci DiT": 30, "book cold": 1800, "book unchanged": 60}
+BUDGETS = {"tiny DiT": 420, "ci DiT": 30, "tiny in-context": 420, "tiny cross-attention": 480, "ci in-context": 30,
+           "ci cross-attention": 30, "book cold": 1800, "book unchanged": 60}
 
 
 def timed(label, func, rows):
@@ -27,11 +29,15 @@ def timed(label, func, rows):
 
 
 def training(rows):
-    """Cold training of each profile's DiT and evaluation classifier."""
+    """Cold training of each profile's DiT, its in-context and cross-attention twins, and the evaluation classifier."""
     from semantic_bottleneck.tiny import class_model as models
+    from semantic_bottleneck.tiny.mechanism_models import mechanism_train_config
 
     for profile in ("ci", "tiny"):
         timed(f"{profile} DiT", lambda: models.load_tiny_dit(profile, progress=False), rows)
+        for mechanism in ("in-context", "cross-attention"):
+            config = mechanism_train_config(mechanism, profile)
+            timed(f"{profile} {mechanism}", lambda: models.load_trained(config, progress=False), rows)
         timed(f"{profile} classifier", lambda: models.load_eval_classifier(profile, progress=False), rows)
 
 

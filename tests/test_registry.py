@@ -19,7 +19,7 @@ def test_every_entry_is_well_formed(name):
     entry = registry.model(name)
     assert entry.name == name and entry.family in FAMILY_NAMES and entry.condition in registry.CONDITIONS
     assert (entry.sampler in PRESETS) != bool(entry.not_sampled), "a model has a sampler or a reason it has none"
-    columns = set(paper_table("T1").columns) | set(paper_table("T5").columns)  # X-MDPT-B/S appear in Table 5 only
+    columns = set(paper_table("T1").columns) | set(paper_table("T4").columns) | set(paper_table("T5").columns)  # X-MDPT-B/S appear in Table 5 only
     assert entry.paper_column is None or entry.paper_column in columns
     if entry.paper_tables is not None:
         table, prefix, t6 = entry.paper_tables

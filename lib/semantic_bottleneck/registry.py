@@ -13,10 +13,12 @@ from .checkpoints.download import Mirror, ModelWeights, hf_url, split_parts
 from .checkpoints.read import read_condition_embedding
 from .checkpoints.sources import DiffusersDiT, OfficialCheckpoint, SdVae, Vavae
 from .checkpoints.mdsgen import MDSGenCheckpoint
+from .checkpoints.mechanism_readers import STATS_ONLY, AudioLDMText, SD3Text, UViTCheckpoint
 from .checkpoints.xmdpt import XMDPTCheckpoint, drive
 from .paper import paper_value
 from .tiny.audio_model import TinyAudioModel
 from .tiny.class_model import TinyClassModel
+from .tiny.mechanism_models import TinyMechanismModel
 from .tiny.pose_model import TinyPoseModel
 
 CONDITIONS = {
@@ -28,6 +30,8 @@ CONDITIONS = {
                     "encoders)",
     "deepfashion pairs": "a target pose (OpenPose skeleton) and a source image of a DeepFashion test pair (DINOv2 "
                          "B/14 and G/14 tokens, VAE latent)",
+    "imagenet prompts": "a text prompt 'a photo of a {name}' per ImageNet class name (pooled CLIP-L + CLIP-G)",
+    "sound captions": "a caption 'the sound of a {name}' per sound class of data/sound_classes.csv (CLAP text)",
 }
 
 
@@ -81,6 +85,12 @@ MODELS = {m.name: m for m in (
     Model("tiny-class-compressed", "tiny", CompressedModel(TinyClassModel(), "tiny-class", _KEPT_T2), "tiny-ddim-10",
           "shape classes", note=f"tiny-class with every modulation layer keeping the {100 * _KEPT_T2:.0f}% largest "
                                 "coordinates of its mean c at t0 (Table 2's tau = 0.01 share): compressed and saved here"),
+    # the same task conditioned two other ways (the mechanisms chapter): tiny-class's training, only the path changed
+    Model("tiny-in-context", "tiny", TinyMechanismModel("in-context"), "tiny-ddim-10", "shape classes",
+          note="tiny-class with t and y as two tokens before the patch tokens (U-ViT's in-context conditioning)"),
+    Model("tiny-cross-attention", "tiny", TinyMechanismModel("cross-attention"), "tiny-ddim-10", "shape classes",
+          note="tiny-class with y as 4 cross-attention context tokens in every block, t by adaLN-Zero (PixArt-alpha's "
+               "split)"),
     Model("dit-xl", "dit", OfficialCheckpoint(ModelWeights("dit-xl", "CC-BY-NC-4.0", (
         Mirror(("https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt",), "DiT-XL-2-256x256.pt"),
         Mirror((hf_url("city96/DiT", "DiT-XL-2-256x256-fp16.safetensors"),), "DiT-XL-2-256x256-fp16.safetensors",
@@ -123,6 +133,22 @@ MODELS = {m.name: m for m in (
                "diffusion_pytorch_model.safetensors", "unmerged PR branch refs/pr/1")), "about 3 GB"),
         "facebook/DiT-XL-2-256", SdVae("facebook/DiT-XL-2-256", "vae")), "diffusers-dit-ddim-50", "imagenet classes",
           "DiT", note="DiTPipeline's defaults and its own VAE"),
+    # other conditioning mechanisms (paper profile, Tables 4 and 5): statistics only
+    Model("uvit-h", "uvit", UViTCheckpoint(ModelWeights("uvit-h", "MIT (code; weights UNCONFIRMED)", (
+        *drive("13StUdrjaaSXjfqqF7M47BzPyhMAArQ4u", "imagenet256_uvit_huge.pth", "Google Drive (U-ViT README)"),
+        Mirror(("https://www.modelscope.cn/models/thu-ml/imagenet256_uvit_huge/resolve/master/"
+                "imagenet256_uvit_huge.pth",), "imagenet256_uvit_huge.pth",
+               "ModelScope thu-ml/imagenet256_uvit_huge (URL form UNCONFIRMED)")),
+        "UNCONFIRMED (about 2 GB: U-ViT-H/2, about 500M fp32 parameters)")), None, "imagenet classes", "UViT",
+          not_sampled=STATS_ONLY, note="U-ViT-H/2, ImageNet 256 (FID 2.29); the paper does not name its checkpoint"),
+    Model("sd3-medium", "sd3", SD3Text("stabilityai/stable-diffusion-3-medium-diffusers"), None, "imagenet prompts",
+          "SD3.0-2B", not_sampled=STATS_ONLY, note="SD3-medium (2B), gated; reads time_text_embed and the two CLIPs"),
+    Model("sd3.5-large", "sd3", SD3Text("stabilityai/stable-diffusion-3.5-large"), None, "imagenet prompts",
+          "SD3.0-8B", not_sampled=STATS_ONLY, note="stands in for the paper's 'SD3.0 (8B)': no public release has "
+                                                  "that name; gated; reads time_text_embed and the two CLIPs"),
+    Model("audioldm-s-full-v2", "audioldm", AudioLDMText("cvssp/audioldm-s-full-v2"), None, "sound captions",
+          "AudioLDM", not_sampled=STATS_ONLY, note="AudioLDM 1; the paper's 'cross-attention' label does not fit it: "
+                                                   "its text enters as a class embedding beside t"),
     # video to audio
     Model("tiny-mdsgen", "tiny-v2a", TinyAudioModel(), "tiny-v2a-dpmpp-20", "video frame features",
           note="trained here on procedural clips; the video-to-audio analog of MDSGen (CAVP stand-in: a frame encoder)"),

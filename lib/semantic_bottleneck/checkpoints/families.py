@@ -70,6 +70,22 @@ FAMILIES = (
     Family("tiny-pose", "tiny X-MDPT (this project)", None, _DDPM + " (1000-step linear-beta DDPM); no null row: "
            "the unconditional y is zero", 999, "integer", None, "DDIM 10 steps, cfg 2.0 (this project)",
            "this project's license", t_range=(0, 999)),
+    # other conditioning mechanisms (appendix Tables 4 and 5), read for statistics only
+    Family("uvit", "U-ViT-H/2 (ImageNet 256, latent; t and y as tokens)", 1152,
+           "discrete n in 1..1000 (SD's scaled-linear betas), 1000 = noise; the DPM-Solver feeds 1000 t_continuous, "
+           "t_continuous in [1/1000, 1] (train/eval_ldm_discrete.py)", 1000, "continuous", 1000,
+           "DPM-Solver 50 steps, cfg scale 0.4 (eps_c + 0.4 (eps_c - eps_u)), SD's VAE "
+           "(configs/imagenet256_uvit_huge.py)", "MIT (the code; the weights' license UNCONFIRMED)",
+           t_range=(1.0, 1000.0)),
+    Family("sd3", "Stable Diffusion 3 MMDiT (SD3-medium 2B; SD3.5-large 8B)", None,
+           "rectified flow: sigma in [0, 1], 1 = noise; the transformer receives timestep = 1000 sigma "
+           "(FlowMatchEulerDiscreteScheduler: the first step is sigma = 1 whatever the shift)", 1000, "continuous",
+           None, "FlowMatch Euler 28 steps, guidance 7.0 (StableDiffusion3Pipeline's defaults)",
+           "Stability AI Community License (gated on Hugging Face)", t_range=(0.0, 1000.0)),
+    Family("audioldm", "AudioLDM-S-full-v2 (UNet; text as a class embedding)", None,
+           _DDPM + "; the pipeline's default DDIM 10 steps start at 900 + steps_offset ('leading' spacing: the "
+           "reader records the repository scheduler's first step)", 999, "integer", None,
+           "DDIM 10 steps, guidance 2.5 (AudioLDMPipeline's defaults)", "UNCONFIRMED", t_range=(0, 999)),
 )
 FAMILY_NAMES = tuple(f.name for f in FAMILIES)
 

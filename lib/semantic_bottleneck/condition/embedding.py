@@ -31,14 +31,15 @@ class ConditionEmbedding:
     """Class table (K+1, D; last row the null class) and timestep MLP of a DiT-style model.
 
     `freq_shift` is the sinusoid's frequency shift: 0 for the original DiT formulation, which every
-    reader uses (diffusers' own module uses 1; see models.md section 6.1).
+    reader uses (diffusers' own module uses 1; see models.md section 6.1). The four MLP tensors are None for a
+    model whose time vector is the sinusoid itself, of width D (U-ViT-H/2's time token).
     """
 
     class_table: torch.Tensor
-    t_weight1: torch.Tensor
-    t_bias1: torch.Tensor
-    t_weight2: torch.Tensor
-    t_bias2: torch.Tensor
+    t_weight1: torch.Tensor | None
+    t_bias1: torch.Tensor | None
+    t_weight2: torch.Tensor | None
+    t_bias2: torch.Tensor | None
     freq_shift: float = 0.0
     has_null_row: bool = True
     info: dict = field(default_factory=dict)
@@ -55,13 +56,15 @@ class ConditionEmbedding:
 
     @property
     def frequency_size(self):
-        """Width of the timestep sinusoid fed to the MLP."""
-        return self.t_weight1.shape[1]
+        """Width of the timestep sinusoid fed to the MLP (D when there is no MLP)."""
+        return self.dim if self.t_weight1 is None else self.t_weight1.shape[1]
 
     def time(self, t):
         """Timestep embeddings (M, D) for timesteps t (M,) as the model receives them."""
         t = torch.as_tensor(t, dtype=torch.float32).reshape(-1)  # (M,)
         h = timestep_sinusoid(t, self.frequency_size, freq_shift=self.freq_shift)
+        if self.t_weight1 is None:  # no MLP: the sinusoid is the time vector (M, D)
+            return h
         h = F.silu(F.linear(h, self.t_weight1.float(), self.t_bias1.float()))
         return F.linear(h, self.t_weight2.float(), self.t_bias2.float())  # (M, D)
 

@@ -3,14 +3,19 @@
 Class-conditional checkpoints give c from two tensors (`embedding`); models whose condition is
 not a class label (a pose and a source image for X-MDPT, video features for MDSGen) only give c by
 running them. `hook_points` finds the layers that receive c (every `adaLN_modulation`, or diffusers'
-`norm1.emb`); `CaptureC` records c from the first of them on every forward pass, on the tiny DiT, an
+`norm1.emb`; in the tiny in-context and cross-attention models, `nets.mechanisms`, the `condition_entry` layer
+that their condition passes through instead); `CaptureC` records c from the first of them on every forward pass, on the tiny DiT, an
 official-layout model or diffusers' `DiTTransformer2DModel` alike. `prune.Pruner` hooks the same layers.
 """
 import torch
 
 
 def hook_points(model):
-    """Where c enters a model: ("output", [norm1.emb, ...]) for diffusers' DiT, ("input", [adaLN_modulation, ...]) otherwise."""
+    """Where c enters a model: ("output", [norm1.emb, ...]) for diffusers' DiT, ("input", [condition_entry]) for the
+    tiny models conditioned otherwise than by adaLN, ("input", [adaLN_modulation, ...]) otherwise."""
+    entry = getattr(model, "condition_entry", None)
+    if entry is not None:
+        return "input", [entry]
     blocks = getattr(model, "transformer_blocks", None)
     if blocks is not None and len(blocks) and all(hasattr(getattr(b, "norm1", None), "emb") for b in blocks):
         return "output", [b.norm1.emb for b in blocks]

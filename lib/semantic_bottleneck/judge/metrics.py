@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 IS_SPLITS = 10  # the usual Inception Score convention: the mean of IS over 10 splits of the samples
+METRIC_NAMES = {"fid": "FID", "is": "IS (1 split)", "is10": "IS (10 splits)", "kid": "KID", "precision": "precision",
+                "recall": "recall", "class_agreement": "class agreement", "clip": "CLIP score", "removed_dims": "removed"}
 
 
 class PassThrough(nn.Module):

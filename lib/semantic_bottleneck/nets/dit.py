@@ -157,7 +157,7 @@ class DiTConfig:
 class DiT(nn.Module):
     """Diffusion transformer conditioned on c = t_embedder(t) + embed_condition(y) (the label embedding here).
 
-    Variants override `make_block`, `make_final_norm`, `make_rope` (LightningDiT), the token grid and patch
+    Variants override `make_block`, `make_final_layer`, `make_final_norm`, `make_rope` (LightningDiT), the token grid and patch
     (`grid_shape`, `patch_shape`), and the condition's embedder (`make_label_embedder`, `embed_condition`).
     """
 
@@ -174,7 +174,7 @@ class DiT(nn.Module):
         self.pos_embed = nn.Parameter(sincos_pos_embed_2d(d, self.grid).unsqueeze(0), requires_grad=False)
         self.feat_rope = self.make_rope(config)
         self.blocks = nn.ModuleList([self.make_block(config) for _ in range(config.depth)])
-        self.final_layer = FinalLayer(d, self.patch, self.out_channels, self.make_final_norm(config))
+        self.final_layer = self.make_final_layer(config)
         self.initialize_weights()
 
     def patch_shape(self, config):
@@ -198,6 +198,10 @@ class DiT(nn.Module):
         """One transformer block."""
         return DiTBlock(config.hidden_size, config.num_heads)
 
+    def make_final_layer(self, config):
+        """The adaLN-modulated norm and linear map back to patches."""
+        return FinalLayer(config.hidden_size, self.patch, self.out_channels, self.make_final_norm(config))
+
     def make_final_norm(self, config):
         """The final layer's norm (None: DiT's affine-free LayerNorm)."""
         return None
@@ -208,6 +212,14 @@ class DiT(nn.Module):
 
     def initialize_weights(self):
         """DiT's initialisation: Xavier linears, N(0, 0.02) embeddings, zeroed adaLN and output."""
+        self.initialize_shared_weights()
+        for layer in [*self.blocks, self.final_layer]:
+            nn.init.zeros_(layer.adaLN_modulation[-1].weight)
+            nn.init.zeros_(layer.adaLN_modulation[-1].bias)
+
+    def initialize_shared_weights(self):
+        """Everything of DiT's initialisation but the adaLN layers: Xavier linears, N(0, 0.02) embeddings, zeroed
+        output."""
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -219,9 +231,6 @@ class DiT(nn.Module):
             nn.init.normal_(self.y_embedder.embedding_table.weight, std=0.02)
         nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
         nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
-        for layer in [*self.blocks, self.final_layer]:
-            nn.init.zeros_(layer.adaLN_modulation[-1].weight)
-            nn.init.zeros_(layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
         nn.init.zeros_(self.final_layer.linear.bias)
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from . import shapes
 from .cached import load_or_train
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: larger shapes
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def shape_sdf(shape, px, py, r):
         sides = [(math.cos(a), math.sin(a)) for a in (math.pi / 2, math.pi / 2 + 2 * math.pi / 3, math.pi / 2 + 4 * math.pi / 3)]
         return torch.stack([-(nx * px + ny * py) for nx, ny in sides]).amax(0) - 0.5 * r
     if shape == "cross":
-        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.3 * r)
+        arm = lambda a, b: torch.maximum(a.abs() - r, b.abs() - 0.35 * r)
         return torch.minimum(arm(px, py), arm(py, px))
     if shape == "ring":
         return (torch.sqrt(px**2 + py**2) - 0.75 * r).abs() - 0.3 * r
@@ -43,8 +43,8 @@ def render(labels, generator, image_size=16):
     """Images (N, 3, S, S) in [-1, 1] for integer labels (N,), random nuisances from `generator`."""
     n, s = labels.shape[0], image_size
     u = lambda *shape: torch.rand(*shape, generator=generator)
-    cx, cy = (0.3 + 0.4 * u(n)) * s, (0.3 + 0.4 * u(n)) * s
-    radius = (0.26 + 0.12 * u(n)) * s
+    cx, cy = (0.36 + 0.28 * u(n)) * s, (0.36 + 0.28 * u(n)) * s
+    radius = (0.32 + 0.12 * u(n)) * s
     angle = 2 * math.pi * u(n)
     grid = torch.arange(s, dtype=torch.float32) + 0.5
     dx = grid.view(1, 1, s) - cx.view(n, 1, 1)  # (N, 1, S)

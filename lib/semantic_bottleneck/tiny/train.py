@@ -1,4 +1,5 @@
-"""Train the tiny DiT on procedural shapes, seed-determined and cached by configuration hash.
+"""Train the tiny DiT (or its in-context and cross-attention variants, `nets.mechanisms`) on procedural shapes,
+seed-determined and cached by configuration hash.
 
 Every `log_every` steps the cosine and nPR of c at the first denoising step are appended to
 `training_log.csv` beside the checkpoint (the sparsity chapter plots training dynamics from it).
@@ -16,11 +17,12 @@ from tqdm import tqdm
 from ..cache import entry_dir
 from ..condition.embedding import ConditionEmbedding
 from ..condition.measure import cosine_summary, npr_readings
-from ..nets.dit import DiT, DiTConfig
+from ..nets.dit import DiTConfig
+from ..nets.mechanisms import build_network
 from ..sampling.schedule import LinearSchedule
 from . import shapes
 
-CACHE_VERSION = 2  # bump when training code changes in a way that changes the weights
+CACHE_VERSION = 3  # bump when training code or data changes in a way that changes the weights (3: larger shapes)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,18 @@ def first_step_t(schedule_length=1000):
     return schedule_length - 1
 
 
+def logged_vectors(model):
+    """The vectors the training log follows, one per class at t0: c = t + y for adaLN-Zero, else the vector the
+    condition enters as (`nets.mechanisms`)."""
+    if not hasattr(model, "condition_vectors"):
+        return ConditionEmbedding.from_state_dict(model.state_dict()).c(first_step_t())
+    k = model.config.num_classes
+    with torch.no_grad():
+        return model.condition_vectors(torch.full((k,), float(first_step_t())), torch.arange(k))
+
+
 def _log_row(model, step, loss):
-    emb = ConditionEmbedding.from_state_dict(model.state_dict())
-    c = emb.c(first_step_t())
+    c = logged_vectors(model)
     return {"step": step, "loss": loss, **cosine_summary(c), **npr_readings(c)}
 
 
@@ -81,7 +92,7 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = DiT(config.model)
+    model = build_network(config.model)
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -112,7 +123,7 @@ def load_or_train(config: TrainConfig, progress=True):
     checkpoint, log_path = folder / "model.pt", folder / "training_log.csv"
     if checkpoint.exists() and log_path.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = DiT(config.model)
+        model = build_network(config.model)
         model.load_state_dict(state, strict=True)
         return model.eval(), pd.read_csv(log_path), folder
     start = time.perf_counter()

@@ -4,6 +4,7 @@ from scipy import stats
 import torch
 
 from ...condition.prune import SCHEDULE_SYMBOLS, closest_reading
+from ...judge.metrics import METRIC_NAMES
 from ...paper import paper_table, paper_value
 from ...registry import model as registry_model
 from .rows import PAPER_D, T6_ROWS, parse_row
@@ -148,10 +149,6 @@ def beside_paper(summary, metrics, model="tiny-class", dim=None, rows=None):
                 entry[f"Δ{name}"] = f"{h['delta']:+.3g} ({h['verdict']})"
         out.append(entry)
     return pd.DataFrame(out).set_index("row").fillna("")
-
-
-METRIC_NAMES = {"fid": "FID", "is": "IS (1 split)", "is10": "IS (10 splits)", "kid": "KID", "precision": "precision",
-                "recall": "recall", "class_agreement": "class agreement", "clip": "CLIP score", "removed_dims": "removed"}
 
 
 def status_rows(summary, model, protocol, extractor_name, agreement_column, dim, mapping, reading):
