@@ -32,7 +32,7 @@ check-book: $(CHECK_STAMP)
 	$(PY) -m semantic_bottleneck.book.browser_check book/_build/html
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 clean:
 	rm -rf book/_build book/executed .cache
