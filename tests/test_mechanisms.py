@@ -1,4 +1,4 @@
-"""The mechanisms chapter's tiny models: one task conditioned three ways, sharing everything but the conditioning path."""
+"""The mechanisms chapter's tiny models: one task conditioned three ways, sharing all but the conditioning path."""
 from dataclasses import asdict, replace
 
 import pytest

@@ -176,5 +176,6 @@ NETWORKS = {DiTConfig: DiT, InContextConfig: InContextDiT, CrossAttentionConfig:
 def build_network(config):
     """The network a configuration describes (its class by the configuration's type)."""
     if type(config) not in NETWORKS:
-        raise ValueError(f"config must be one of {', '.join(c.__name__ for c in NETWORKS)}; got {type(config).__name__}")
+        names = ", ".join(c.__name__ for c in NETWORKS)
+        raise ValueError(f"config must be one of {names}; got {type(config).__name__}")
     return NETWORKS[type(config)](config)

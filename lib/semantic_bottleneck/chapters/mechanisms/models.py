@@ -56,7 +56,7 @@ def describe_statistics(stats):
     with_t = stats.drop(index=[(m, r) for m, r in stats.index if r == Y_ONLY or m == "cross-attention"])
     without_t = stats.drop(index=with_t.index)
     lines.append(f"- Vectors that carry t (adaLN's c, the in-context tokens and their sum) have mean cosine "
-                 f"{with_t['cosine_mean'].min():.3f} to {with_t['cosine_mean'].max():.3f} between classes; vectors of y "
-                 f"alone (every y-only row and the cross-attention context, where t never enters) "
+                 f"{with_t['cosine_mean'].min():.3f} to {with_t['cosine_mean'].max():.3f} between classes; "
+                 f"vectors of y alone (every y-only row and the cross-attention context, where t never enters) "
                  f"{without_t['cosine_mean'].min():.3f} to {without_t['cosine_mean'].max():.3f}.")
     return "\n".join(lines)

@@ -89,8 +89,8 @@ def changes_figure(studies, metric):
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return captioned(fig, f"No paper figure (the paper has no such ablation): the paired change of {name} from each "
-                          "model's own unpruned samples (same noise), mean over seeds with its 95% interval; the shaded "
-                          "band is that model's noise floor (RMS difference between unpruned seeds).")
+                          "model's own unpruned samples (same noise), mean over seeds with its 95% interval; the "
+                          "shaded band is that model's noise floor (RMS difference between unpruned seeds).")
 
 
 def samples_figure(studies, class_names):
