@@ -4,8 +4,8 @@ Class-conditional checkpoints give c from two tensors (`embedding`); models whos
 not a class label (a pose and a source image for X-MDPT, video features for MDSGen) only give c by
 running them. `hook_points` finds the layers that receive c (every `adaLN_modulation`, or diffusers'
 `norm1.emb`; in the tiny in-context and cross-attention models, `nets.mechanisms`, the `condition_entry` layer
-that their condition passes through instead); `CaptureC` records c from the first of them on every forward pass, on the tiny DiT, an
-official-layout model or diffusers' `DiTTransformer2DModel` alike. `prune.Pruner` hooks the same layers.
+that their condition passes through instead); `CaptureC` records c from the first of them on every forward pass,
+on the tiny DiT, an official-layout model or diffusers' `DiTTransformer2DModel` alike. `prune.Pruner` hooks the same layers.
 """
 import torch
 
