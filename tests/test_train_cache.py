@@ -52,3 +52,33 @@ def test_limited_timesteps_restrict_the_training_pool(monkeypatch):
     train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "steps": 1, "num_train_timesteps": 50}), progress=False)
     assert len(seen[0]) == 50 and seen[0][0] == 0 and seen[0][-1] == 999
 
+
+
+def test_learning_rate_is_constant_then_falls_linearly_over_the_decaying_share():
+    config = train.TrainConfig(steps=10, decay_fraction=0.4)
+    factors = [train.learning_rate_factor(config, done) for done in range(11)]  # 10: after the last step
+    assert factors == pytest.approx([1, 1, 1, 1, 1, 1, 1.0, 0.75, 0.5, 0.25, 0])
+    assert [train.learning_rate_factor(train.TrainConfig(steps=10), d) for d in range(11)] == [1.0] * 11
+
+
+def test_training_steps_with_the_decayed_learning_rate(monkeypatch):
+    seen = []
+    step = torch.optim.AdamW.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "decay_fraction": 0.5, "lr": 1e-3}), progress=False)
+    assert seen == pytest.approx([1e-3, 1e-3, 1e-3, 1e-3, 2e-3 / 3, 1e-3 / 3])
+
+
+def test_label_table_starts_with_the_configured_spread():
+    from semantic_bottleneck.nets.dit import DiT
+
+    torch.manual_seed(0)
+    wide = DiT(DiTConfig(hidden_size=64, depth=1, num_heads=2, num_classes=20, label_init_std=0.3))
+    official = DiT(DiTConfig(hidden_size=64, depth=1, num_heads=2, num_classes=20))
+    assert wide.y_embedder.embedding_table.weight.std().item() == pytest.approx(0.3, rel=0.1)
+    assert official.y_embedder.embedding_table.weight.std().item() == pytest.approx(0.02, rel=0.1)

@@ -152,6 +152,7 @@ class DiTConfig:
     num_classes: int = 20
     class_dropout_prob: float = 0.1
     learn_sigma: bool = False  # True doubles the output channels (DiT-XL/2 and SiT-XL/2 checkpoints)
+    label_init_std: float = 0.02  # std of the label table's initial N(0, std) (DiT's 0.02; the tiny model's larger)
 
 
 class DiT(nn.Module):
@@ -211,7 +212,8 @@ class DiT(nn.Module):
         return None
 
     def initialize_weights(self):
-        """DiT's initialisation: Xavier linears, N(0, 0.02) embeddings, zeroed adaLN and output."""
+        """DiT's initialisation: Xavier linears, N(0, 0.02) embeddings (the label table's std from the config),
+        zeroed adaLN and output."""
         self.initialize_shared_weights()
         for layer in [*self.blocks, self.final_layer]:
             nn.init.zeros_(layer.adaLN_modulation[-1].weight)
@@ -228,7 +230,7 @@ class DiT(nn.Module):
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))  # conv as a linear map
         nn.init.zeros_(self.x_embedder.proj.bias)
         if self.y_embedder is not None:
-            nn.init.normal_(self.y_embedder.embedding_table.weight, std=0.02)
+            nn.init.normal_(self.y_embedder.embedding_table.weight, std=self.config.label_init_std)
         nn.init.normal_(self.t_embedder.mlp[0].weight, std=0.02)
         nn.init.normal_(self.t_embedder.mlp[2].weight, std=0.02)
         nn.init.zeros_(self.final_layer.linear.weight)

@@ -22,7 +22,7 @@ from ..nets.mechanisms import build_network
 from ..sampling.schedule import LinearSchedule
 from . import shapes
 
-CACHE_VERSION = 3  # bump when training code or data changes in a way that changes the weights (3: larger shapes)
+CACHE_VERSION = 4  # bump when training code or data changes the weights (3: larger shapes, 4: learning-rate decay)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class TrainConfig:
     num_train_timesteps: int = 1000  # timesteps used in training, evenly spaced over 0..999 (Fig. 43)
     ema_decay: float = 0.0  # > 0: the returned weights are an exponential moving average of the trained ones
     snr_gamma: float | None = None  # Min-SNR loss weighting (None: the plain epsilon MSE)
+    decay_fraction: float = 0.0  # > 0: the learning rate falls linearly to 0 over this last share of the steps
 
     def as_dict(self):
         """Plain-dict form, including the cache version."""
@@ -63,6 +64,14 @@ def training_loss(model, x0, condition, schedule, generator, timestep_pool=None,
     error = (model(x_t, t, condition) - noise).square().flatten(1).mean(1)  # (N,)
     snr = (schedule.alphas_cumprod[t] / (1 - schedule.alphas_cumprod[t])).float()
     return (snr.clamp(max=snr_gamma) / snr * error).mean()
+
+
+def learning_rate_factor(config, done):
+    """The learning rate's share of `config.lr` for the step after `done` steps: 1, then a linear fall towards 0
+    over the last `decay_fraction` of the steps (the last step's share is 1 / the number of decaying steps)."""
+    decaying = round(config.decay_fraction * config.steps)
+    left = config.steps - done  # steps left, this one included (0 after the last step)
+    return 1.0 if decaying == 0 or left > decaying else max(left, 0) / decaying
 
 
 def first_step_t(schedule_length=1000):
@@ -96,6 +105,7 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    lr_schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda done: learning_rate_factor(config, done))
     schedule = LinearSchedule()
     pool = torch.linspace(0, schedule.num_timesteps - 1, config.num_train_timesteps).round().long()
     rows, running = [], None
@@ -106,6 +116,7 @@ def train_tiny_dit(config: TrainConfig, progress=True):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        lr_schedule.step()
         if ema is not None:
             ema.update_parameters(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
