@@ -82,3 +82,20 @@ def test_label_table_starts_with_the_configured_spread():
     official = DiT(DiTConfig(hidden_size=64, depth=1, num_heads=2, num_classes=20))
     assert wide.y_embedder.embedding_table.weight.std().item() == pytest.approx(0.3, rel=0.1)
     assert official.y_embedder.embedding_table.weight.std().item() == pytest.approx(0.02, rel=0.1)
+
+
+def test_the_optimizer_only_sees_gradients_within_the_clipping_norm(monkeypatch):
+    norms = []
+    step = torch.optim.AdamW.step
+
+    def record(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    train.train_tiny_dit(SMALL, progress=False)
+    assert max(norms) > 0.05  # without clipping the gradients of this run are larger than the limit below
+    norms.clear()
+    train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "max_grad_norm": 0.05}), progress=False)
+    assert max(norms) <= 0.05 * (1 + 1e-4)

@@ -39,6 +39,7 @@ class TrainConfig:
     num_train_timesteps: int = 1000  # timesteps used in training, evenly spaced over 0..999 (Fig. 43)
     ema_decay: float = 0.0  # > 0: the returned weights are an exponential moving average of the trained ones
     snr_gamma: float | None = None  # Min-SNR loss weighting (None: the plain epsilon MSE)
+    max_grad_norm: float | None = None  # clip the gradient's norm to this before each step (None: no clipping)
     decay_fraction: float = 0.0  # > 0: the learning rate falls linearly to 0 over this last share of the steps
 
     def as_dict(self):
@@ -115,6 +116,8 @@ def train_tiny_dit(config: TrainConfig, progress=True):
         loss = training_loss(model, x0, labels, schedule, generator, pool, config.snr_gamma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if config.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
         opt.step()
         lr_schedule.step()
         if ema is not None:
