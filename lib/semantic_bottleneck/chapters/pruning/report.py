@@ -75,8 +75,19 @@ def where_it_hurts(study, metric, agreement_column):
         lines.append(f"- Removing the {what} at every step: {before}from {100 * first['removed_fraction']:.1f}% ({count} of "
                      f"{study.dim}) on, {METRIC_NAMES.get(metric, metric)} changes by {first['delta']:+.3g}, larger "
                      f"than noise; {METRIC_NAMES.get(agreement_column, agreement_column)} is {agree:.3f} there "
-                     f"against {base:.3f} unpruned.")
+                     f"against {base:.3f} unpruned." + _agreement_break(points, part, agreement_column, study.dim))
     return "\n".join(lines)
+
+
+def _agreement_break(points, part, agreement_column, dim):
+    """Where the sweep of `part` first moves the agreement itself beyond noise (a clause, empty if it never does)."""
+    p = points[(points["part"] == part) & (points["metric"] == agreement_column) & (points["row"] != "baseline")]
+    loud = p[p["verdict"] == "larger than noise"].sort_values("removed_fraction")
+    if loud.empty:
+        return f" {METRIC_NAMES.get(agreement_column, agreement_column).capitalize()} stays within noise at every share tried."
+    first = loud.iloc[0]
+    return (f" {METRIC_NAMES.get(agreement_column, agreement_column).capitalize()} itself moves beyond noise from "
+            f"{round(first['removed_fraction'] * dim)} of {dim} coordinates on ({first['mean']:.3f}).")
 
 
 def power(summary, metrics):
