@@ -95,11 +95,13 @@ def test_the_head_sweep_says_where_the_agreement_itself_breaks_not_only_where_fi
     agreement = {0: 0.90, 1: 0.90, 2: 0.89, 4: 0.40}  # agreement only breaks at 4 coordinates
     long = pd.DataFrame([{"row": r, "replicate": s, "metric": m, "value": v}
                          for r, n in counts.items() for s in range(3)
-                         for m, v in (("removed_dims", float(n)), ("fid", fid[n] + s), ("agree", agreement[n] + s / 100))])
+                         for m, v in (("removed_dims", float(n)), ("fid", fid[n] + s),
+                                      ("agree", agreement[n] + s / 100))])
     study = Study("tiny-class", None, specs, long, summarise(long), {}, {}, 64, None)
     text = report.where_it_hurts(study, "fid", "agree")
     assert "from 1.6% (1 of 64) on, FID changes by +100" in text
     assert "Agree itself moves beyond noise from 4 of 64 coordinates on (0.410)" in text
-    quiet = long.assign(value=[v if m != "agree" else 0.9 + s / 100 for m, v, s in zip(long.metric, long.value, long.replicate)])
+    quiet = long.assign(value=[v if m != "agree" else 0.9 + s / 100
+                               for m, v, s in zip(long.metric, long.value, long.replicate)])
     assert "stays within noise at every share tried" in report.where_it_hurts(
         Study("tiny-class", None, specs, quiet, summarise(quiet), {}, {}, 64, None), "fid", "agree")

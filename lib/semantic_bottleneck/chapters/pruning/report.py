@@ -80,14 +80,15 @@ def where_it_hurts(study, metric, agreement_column):
 
 
 def _agreement_break(points, part, agreement_column, dim):
-    """Where the sweep of `part` first moves the agreement itself beyond noise (a clause, empty if it never does)."""
+    """The clause saying where the sweep of `part` first moves the agreement itself beyond noise (or that it never does)."""
     p = points[(points["part"] == part) & (points["metric"] == agreement_column) & (points["row"] != "baseline")]
     loud = p[p["verdict"] == "larger than noise"].sort_values("removed_fraction")
+    name = METRIC_NAMES.get(agreement_column, agreement_column).capitalize()
     if loud.empty:
-        return f" {METRIC_NAMES.get(agreement_column, agreement_column).capitalize()} stays within noise at every share tried."
+        return f" {name} stays within noise at every share tried."
     first = loud.iloc[0]
-    return (f" {METRIC_NAMES.get(agreement_column, agreement_column).capitalize()} itself moves beyond noise from "
-            f"{round(first['removed_fraction'] * dim)} of {dim} coordinates on ({first['mean']:.3f}).")
+    return (f" {name} itself moves beyond noise from {round(first['removed_fraction'] * dim)} of {dim} coordinates on "
+            f"({first['mean']:.3f}).")
 
 
 def power(summary, metrics):
