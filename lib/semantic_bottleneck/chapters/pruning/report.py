@@ -80,7 +80,7 @@ def where_it_hurts(study, metric, agreement_column):
 
 
 def _agreement_break(points, part, agreement_column, dim):
-    """The clause saying where the sweep of `part` first moves the agreement itself beyond noise (or that it never does)."""
+    """A clause: where the sweep of `part` first moves the agreement itself beyond noise, or that it never does."""
     p = points[(points["part"] == part) & (points["metric"] == agreement_column) & (points["row"] != "baseline")]
     loud = p[p["verdict"] == "larger than noise"].sort_values("removed_fraction")
     name = METRIC_NAMES.get(agreement_column, agreement_column).capitalize()
