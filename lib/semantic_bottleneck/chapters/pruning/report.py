@@ -56,8 +56,7 @@ def where_it_hurts(study, metric, agreement_column):
     base = _get(study.summary, "baseline", agreement_column)["mean"]
     lines = []
     for part in ("tail", "head"):
-        p = points[(points["part"] == part) & (points["metric"] == metric) & (points["row"] != "baseline")]
-        p = p.sort_values("removed_fraction")
+        p = _sweep(points, part, metric)
         if p.empty:
             continue
         quiet, loud = p[p["verdict"] == "within noise"], p[p["verdict"] == "larger than noise"]
@@ -79,10 +78,16 @@ def where_it_hurts(study, metric, agreement_column):
     return "\n".join(lines)
 
 
+def _sweep(points, part, metric):
+    """The pruned rows of one part's sweep in one metric, fewest removed first."""
+    p = points[(points["part"] == part) & (points["metric"] == metric) & (points["row"] != "baseline")]
+    return p.sort_values("removed_fraction")
+
+
 def _agreement_break(points, part, agreement_column, dim):
     """A clause: where the sweep of `part` first moves the agreement itself beyond noise, or that it never does."""
-    p = points[(points["part"] == part) & (points["metric"] == agreement_column) & (points["row"] != "baseline")]
-    loud = p[p["verdict"] == "larger than noise"].sort_values("removed_fraction")
+    p = _sweep(points, part, agreement_column)
+    loud = p[p["verdict"] == "larger than noise"]
     name = METRIC_NAMES.get(agreement_column, agreement_column).capitalize()
     if loud.empty:
         return f" {name} stays within noise at every share tried."
