@@ -19,6 +19,8 @@ from .. import __version__
 from ..cache import REPO_ROOT, lib_hash
 from ..profiles import Params, notebook_parameters
 
+VERDICTS_FOLDER = "verdicts"  # under a run's output_dir: one CSV of closing verdicts per notebook
+
 
 def git_commit():
     """Commit of the checkout the lib runs from (with '+dirty' for local changes), or 'not a git checkout'."""
@@ -56,6 +58,14 @@ class Run:
         """Write this notebook's headline numbers (rows of dicts: table, row, column, model, value) as CSV."""
         frame = pd.DataFrame(rows).assign(profile=self.profile, notebook=self.notebook)
         out = Path(self.params.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out / f"{self.notebook}.csv", index=False)
+        return frame
+
+    def save_verdicts(self, table):
+        """Write this notebook's verdict table (`chapters.verdicts.verdict_table`) for the status page's gathering."""
+        frame = pd.DataFrame(table).assign(profile=self.profile, notebook=self.notebook)
+        out = Path(self.params.output_dir) / VERDICTS_FOLDER
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / f"{self.notebook}.csv", index=False)
         return frame

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..paper import TOLERANCE, cell_model, paper_numbers
 from ..registry import paper_column
+from .provenance import VERDICTS_FOLDER
 
 IMAGENET_COLUMNS = ["DiT", "SiT", "MDT", "LightningDiT", "MG", "REPA"]
 PENDING = {"T1": "needs the real checkpoints (`paper` profile)", "T4": "needs the real checkpoints (`paper` profile)",
@@ -17,7 +18,8 @@ PENDING = {"T1": "needs the real checkpoints (`paper` profile)", "T4": "needs th
            "T6": "needs the real checkpoints and a GPU (`paper` profile of the pruning chapter)",
            "T5": "X-MDPT-L/B/S: need their real checkpoints and DeepFashion (`paper` profile of the pose-guided "
                  "chapter, never run on real weights here); MDSGen: needs its real checkpoint (`paper` profile of the "
-                 "video-to-audio chapter, never run on real weights here); SD3 and AudioLDM are not studied",
+                 "video-to-audio chapter, never run on real weights here); UViT, SD3 and AudioLDM: statistics only, from "
+                 "their real checkpoints (`paper` profile of the mechanisms chapter, never run on real weights here)",
            "T7": "needs X-MDPT-L, DeepFashion and a GPU (`paper` profile of the pose-guided chapter, never run on real "
                  "weights here)"}
 SAME_MODEL = {"X-MDPT": "X-MDPT-L"}  # Tables 1 and 7's X-MDPT is its largest released model (Section 4.1)
@@ -91,6 +93,34 @@ def _computed_view(done):
                          "paper": done["paper"], "verdict": done["verdict"], "reading": done["reading"]})
 
 
+def chapter_verdicts(results_dir):
+    """Every chapter's closing verdicts (the CSVs notebooks write with `Run.save_verdicts`), in book order."""
+    files = sorted((Path(results_dir) / VERDICTS_FOLDER).glob("*.csv"))
+    if not files:
+        return pd.DataFrame(columns=["notebook", "phenomenon", "verdict", "this build", "paper", "noise", "model",
+                                     "profile"])
+    table = pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
+    return table[["notebook", "phenomenon", "verdict", "this build", "paper", "noise", "model", "profile"]]
+
+
+def verdict_summary(verdicts):
+    """One line per chapter: how many of its phenomena were reproduced, not reproduced, inverted, not testable."""
+    kinds = ["reproduced", "not reproduced", "inverted", "not testable here"]
+    counts = pd.crosstab(verdicts["notebook"], verdicts["verdict"]).reindex(columns=kinds, fill_value=0)
+    return counts.reset_index().rename(columns={"notebook": "chapter"})
+
+
+def _verdict_lines(verdicts):
+    """The verdict section of the page: the counts per chapter, then every chapter's table."""
+    if verdicts.empty:
+        return ["No chapter has written verdicts yet.", ""]
+    lines = [verdict_summary(verdicts).to_markdown(index=False), ""]
+    for notebook, part in verdicts.groupby("notebook", sort=True):
+        lines += [f"### {notebook} ({', '.join(sorted(set(part['profile'])))} profile)", "",
+                  part.drop(columns=["notebook", "profile"]).to_markdown(index=False), ""]
+    return lines
+
+
 def write_status_page(results_dir, path):
     """Write the status page as Markdown (a generated file in the book's build folder)."""
     table = status_table(results_dir)
@@ -107,6 +137,11 @@ def write_status_page(results_dir, path):
         f"This build computed {len(done)} values (profiles: {', '.join(sorted(set(done['profile']))) or 'none'}), "
         f"{len(reproduced)} of them on the paper's own models; "
         f"{int((table['this build'] == '').sum())} paper numbers are not yet reproduced.", "",
+        "## Verdicts, chapter by chapter", "",
+        "Each chapter closes with one verdict per phenomenon the paper claims (reproduced, not reproduced, inverted, "
+        "or not testable here), judged on the models that chapter ran under its profile: on the tiny profile these "
+        "are verdicts on the tiny analogs, not on the paper's models.", "",
+        *_verdict_lines(chapter_verdicts(results_dir)),
         "## Computed in this build", "", _computed_view(done).to_markdown(index=False) if len(done) else "Nothing yet.", "",
         "## Not yet reproduced", "", "Every number of the paper without a reproduction in this build, by table.", "",
         pending_summary(table).to_markdown(index=False), "",
