@@ -16,6 +16,7 @@ import torch
 
 from .compress import replace_c
 from .prune import Pruner, global_mask
+from .reach import modulation_gains
 
 
 @dataclass(frozen=True)
@@ -110,5 +111,7 @@ def row_hooks(model, spec, num_steps, embedding, step_timesteps):
     embedding when the reading is global)."""
     if isinstance(spec, ProjectSpec):
         return Projector.fit(model, embedding, step_timesteps, spec.rank)
-    mask = global_mask(embedding, spec) if spec.reading == "global" else None
-    return Pruner(model, spec, num_steps, mask=mask)
+    if spec.reading != "global":
+        return Pruner(model, spec, num_steps)
+    gains = modulation_gains(model) if spec.ranking == "contribution" else None
+    return Pruner(model, spec, num_steps, mask=global_mask(embedding, spec, gains=gains))

@@ -11,13 +11,16 @@ conditional rows only.
 
 The paper leaves the mask granularity open, so both readings are implemented and named:
 `per_sample` (each row's own c at each step) and `global` (one mask from the mean c over classes
-at the first denoising step t0, then fixed). Shapes: N rows of c, D width of c.
+at the first denoising step t0, then fixed). Which coordinates are "small" or "large" is a fourth: the paper
+ranks by |c_i| (`ranking="magnitude"`); `condition.reach` names the SiLU-aware rankings (`silu`, `contribution`).
+Shapes: N rows of c, D width of c.
 """
 from dataclasses import dataclass
 
 import torch
 
 from .hooks import hook_points
+from .reach import check_ranking, modulation_gains, ranking_scores
 
 PARTS = ("tail", "head")
 READINGS = ("per_sample", "global")
@@ -28,7 +31,8 @@ BRANCHES = ("both", "conditional")
 
 @dataclass(frozen=True)
 class PruneSpec:
-    """What to zero (tail or head; by threshold `tau` or by `fraction` of D), which mask reading, when, in which rows."""
+    """What to zero (tail or head; by threshold `tau` or by `fraction` of D, ranked by `ranking`), which mask
+    reading, when, in which rows."""
 
     part: str = "tail"
     tau: float | None = None
@@ -37,6 +41,7 @@ class PruneSpec:
     schedule: str = "every_step"
     k: int = 1
     branch: str = "both"
+    ranking: str = "magnitude"
 
     def __post_init__(self):
         if self.part not in PARTS:
@@ -55,6 +60,7 @@ class PruneSpec:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
         if self.branch not in BRANCHES:
             raise ValueError(f"branch must be one of {', '.join(BRANCHES)}; got {self.branch!r}")
+        check_ranking(self.ranking)
 
     @property
     def label(self):
@@ -62,7 +68,8 @@ class PruneSpec:
         what = f"tau={self.tau:g}" if self.tau is not None else f"{100 * self.fraction:.1f}% of D"
         when = SCHEDULE_SYMBOLS[self.schedule] + (f", k={self.k}" if self.schedule == "last_k_steps" else "")
         rows = ", conditional branch" if self.branch == "conditional" else ""
-        return f"{self.part} {what} ({self.reading}, {when}{rows})"
+        by = "" if self.ranking == "magnitude" else f" by {self.ranking}"
+        return f"{self.part} {what}{by} ({self.reading}, {when}{rows})"
 
 
 def count_for_fraction(fraction, dim):
@@ -81,7 +88,7 @@ def prune_mask(c, part, tau=None, count=None):
     """Boolean mask of the coordinates to zero, same shape as c (..., D), chosen along the last axis.
 
     With `tau`: |c_i| < tau (tail) or |c_i| > tau (head). With `count`: the `count` smallest (tail)
-    or largest (head) |c_i| of each row.
+    or largest (head) |c_i| of each row. (Pass scores >= 0 as c to rank by them instead of |c_i|.)
     """
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
@@ -97,17 +104,19 @@ def prune_mask(c, part, tau=None, count=None):
     return mask
 
 
-def spec_mask(c, spec):
-    """The mask `spec` selects on c (..., D): by its threshold, or by its fraction of D."""
+def spec_mask(c, spec, gains=None):
+    """The mask `spec` selects on c (..., D): by its threshold, or by its fraction of D, of its ranking's scores
+    (`gains`, (D,), for the contribution ranking: `condition.reach.modulation_gains(model)`)."""
+    scores = ranking_scores(c, spec.ranking, gains)
     if spec.tau is not None:
-        return prune_mask(c, spec.part, tau=spec.tau)
-    return prune_mask(c, spec.part, count=count_for_fraction(spec.fraction, c.shape[-1]))
+        return prune_mask(scores, spec.part, tau=spec.tau)
+    return prune_mask(scores, spec.part, count=count_for_fraction(spec.fraction, c.shape[-1]))
 
 
-def global_mask(embedding, spec, t=None):
+def global_mask(embedding, spec, t=None, gains=None):
     """The `global` reading: one mask (D,) from the mean over classes of c at t (default the model's t0)."""
     t = embedding.info["t0"] if t is None else t
-    return spec_mask(embedding.c(float(t)).mean(0), spec)
+    return spec_mask(embedding.c(float(t)).mean(0), spec, gains)
 
 
 def active_steps(schedule, num_steps, k=1):
@@ -143,6 +152,7 @@ class Pruner:
         self.model, self.spec, self.num_steps = model, spec, num_steps
         self.active = active_steps(spec.schedule, num_steps, spec.k)
         self.fixed_mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
+        self.gains = modulation_gains(model) if spec.ranking == "contribution" and mask is None else None
         self.step = None
         self.conditional_rows = None  # how many leading rows of the next forward are conditional (the sampler says)
         self.mask_computations = 0
@@ -200,7 +210,8 @@ class Pruner:
         if self.fixed_mask is not None:
             mask = self.fixed_mask.to(c.device).expand_as(c)
         else:
-            mask = spec_mask(c, self.spec)
+            gains = None if self.gains is None else self.gains.to(c.device)
+            mask = spec_mask(c, self.spec, gains)
         self.mask_computations += 1
         rows = mask[: self.conditional_rows]
         self.records.append((self.step, int(rows.sum()), rows.shape[0]))
