@@ -150,7 +150,8 @@ def test_the_compressed_network_samples_what_the_pruned_sampler_samples(name, ne
     small = compress(network, kept)
     compressed = generate(small, range(3), 0, SAMPLER, conditions, progress=False).images
     dense = generate(network, range(3), 0, SAMPLER, conditions, progress=False).images
-    assert torch.allclose(compressed, pruned, atol=1e-5, rtol=0)
+    # float32 rounding only: a Linear over fewer columns sums in another order (2e-5 seen for X-MDPT on AVX-512)
+    assert torch.allclose(compressed, pruned, atol=5e-5, rtol=0)
     assert (dense - pruned).abs().max() > 1e-2  # the mask matters: the test could fail
     assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in network.parameters())
     assert all(linear.in_features == int(kept.sum()) for _, _, linear in cost.modulation_layers(small))
