@@ -70,7 +70,8 @@ def test_provenance_footer_names_profile_parameters_commit_and_versions():
     assert run.params.as_dict() == {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": "out"}
     record = run.provenance()
     assert record["profile"] == "ci" and '"seed": 3' in record["parameters"]
-    assert set(record) >= {"git commit", "lib", "torch", "device", "wall time"}
+    assert set(record) >= {"code", "lib", "torch", "device", "wall time"}
+    assert record["code"].startswith("git commit ")  # the tests run in a checkout
     assert "tiny-class" in run.footer().to_html()  # shown in full, not truncated
     long_text = pd.DataFrame({"value": {"sampler": "x" * 300}})
     assert "x" * 300 in long_text._repr_html_()  # notebook tables show protocol sentences whole
@@ -86,3 +87,25 @@ def test_start_run_captures_exactly_the_parameters_cell_of_a_checkoutwrite_noteb
     assert list(provenance.start_run("03_pruning", namespace).params.as_dict()) == declared
     with pytest.raises(ValueError, match="must follow 03_pruning's parameters cell directly"):
         provenance.start_run("03_pruning", {**namespace, "studies": {}})  # a result defined before start_run
+
+
+@pytest.mark.parametrize("direct_url,expected", [
+    ('{"url": "https://github.com/o/r", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}',
+     "installed from https://github.com/o/r@abc123 (version"),
+    ('{"url": "file:///tmp/semantic_bottleneck-0.1.0-py3-none-any.whl", "archive_info": {}}',
+     "installed from file:///tmp/semantic_bottleneck-0.1.0-py3-none-any.whl (version"),
+    ('{"url": "file:///work/main", "dir_info": {"editable": true}}', "version "),
+    (None, "version "),
+    ("not json", "version "),
+])
+def test_code_version_outside_a_checkout_reads_pips_install_record(direct_url, expected, monkeypatch):
+    from semantic_bottleneck.book import provenance
+
+    class Distribution:
+        def read_text(self, name):
+            assert name == "direct_url.json"
+            return direct_url
+
+    monkeypatch.setattr(provenance, "git_commit", lambda: None)
+    monkeypatch.setattr(provenance.importlib.metadata, "distribution", lambda name: Distribution())
+    assert provenance.code_version().startswith(expected)

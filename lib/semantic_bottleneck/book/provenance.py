@@ -5,6 +5,7 @@ once (`run.params`, handed to the library's protocol functions); `Run.footer()` 
 `Run.save_results` writes the numbers the "Reproduction status" page reads.
 """
 from dataclasses import dataclass, field
+import importlib.metadata
 import json
 import re
 from pathlib import Path
@@ -23,7 +24,9 @@ VERDICTS_FOLDER = "verdicts"  # under a run's output_dir: one CSV of closing ver
 
 
 def git_commit():
-    """Commit of the checkout the lib runs from (with '+dirty' for local changes), or 'not a git checkout'."""
+    """Commit of the checkout the lib runs from (with '+dirty' for local changes), or None outside a checkout."""
+    if not (REPO_ROOT / ".git").exists():
+        return None
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()
@@ -31,7 +34,34 @@ def git_commit():
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "not a git checkout"
+        return None
+
+
+def install_record(distribution="semantic-bottleneck"):
+    """What pip recorded of this package's install: 'git URL@commit', 'wheel/archive URL', or None (PEP 610)."""
+    try:
+        text = importlib.metadata.distribution(distribution).read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    try:
+        record = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or "url" not in record or record.get("dir_info", {}).get("editable"):
+        return None
+    vcs = record.get("vcs_info")
+    return f"{record['url']}@{vcs['commit_id']}" if vcs and vcs.get("commit_id") else record["url"]
+
+
+def code_version():
+    """The exact code this run used: the git commit of a checkout, else pip's install record, else the version."""
+    commit = git_commit()
+    if commit:
+        return f"git commit {commit}"
+    record = install_record()
+    if record:
+        return f"installed from {record} (version {__version__})"
+    return f"version {__version__} (no git checkout, no install record)"
 
 
 def device_name():
@@ -75,7 +105,7 @@ class Run:
         return {
             "notebook": self.notebook, "profile": self.profile,
             "parameters": json.dumps(self.params.as_dict(), default=str),
-            "git commit": git_commit(), "lib": f"semantic_bottleneck {__version__}, hash {lib_hash()}",
+            "code": code_version(), "lib": f"semantic_bottleneck {__version__}, hash {lib_hash()}",
             "torch": torch.__version__, "device": device_name(),
             "wall time": f"{time.perf_counter() - self.started:.1f} s",
         }
