@@ -93,3 +93,70 @@ def test_command_line_end_to_end(tmp_path):
                          timeout=120)
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert bad.stderr.strip().count("\n") == 0 and "tau must be finite and > 0" in bad.stderr
+
+
+# ------------------------------------------------------------------------- the SiLU-aware reading beside the paper's
+
+READING_KEYS = {"head_fraction", "inert_below", "head_dims", "npr_magnitude", "npr_silu", "npr_contribution",
+                "head_share_magnitude", "head_share_silu", "head_share_contribution", "contribution_head_share",
+                "head_overlap", "inert_head"}
+
+
+@pytest.mark.parametrize("family", ["dit", "mdt", "lightningdit", "diffusers-dit", "repa"])
+def test_json_gains_the_silu_aware_reading_of_c_at_t0_with_the_files_gains(family, tmp_path, capsys):
+    from semantic_bottleneck.checkpoints.gains import read_gains
+    from semantic_bottleneck.condition.reach import reach_summary
+    from semantic_bottleneck.registry import load_embedding
+
+    source, state, _ = write_checkpoint(family, tmp_path, seed=5)
+    out = run_json(capsys, source, "--family", family, "--head-fraction", 0.25)
+    reading = out["silu_reading"]
+    assert set(reading) == READING_KEYS and reading["head_fraction"] == 0.25 and reading["head_dims"] == 8
+    assert reading["npr_magnitude"] == pytest.approx(out["y_plus_t"]["npr"], abs=1e-6)  # the paper's nPR, same c
+    c = load_embedding(source, family=family).c(T0[family])
+    expected = reach_summary(c, read_gains(source, family), 0.25)
+    assert {k: reading[k] for k in expected} == pytest.approx(expected, abs=1e-6)
+    assert_stats_match(out, np_stats(state, T0[family], DEFAULT_TAUS))  # the paper's statistics are unchanged
+
+
+def test_the_default_head_fraction_is_the_paper_profiles_sparsity_chapters(tmp_path, capsys):
+    from semantic_bottleneck.profiles import profile_parameters
+
+    source, _, _ = write_checkpoint("dit", tmp_path)
+    reading = run_json(capsys, source, "--family", "dit")["silu_reading"]
+    assert reading["head_fraction"] == profile_parameters("paper", "02_sparsity")["head_fraction"]
+
+
+def test_table_adds_the_silu_aware_lines_after_the_paper_statistics(tmp_path, capsys):
+    source, _, _ = write_checkpoint("mg", tmp_path)
+    assert main(["stats", str(source), "--family", "mg", "--head-fraction", "0.1"]) == 0
+    out = capsys.readouterr().out
+    paper, silu = out.split("SiLU-aware reading")
+    assert "nPR of |t_emb| alone" in paper and "cosine, mean over class pairs" in paper
+    assert "head fraction 0.1" in silu and "k = 4" in silu and "|SiLU(c)|" in silu and "inert |c|-head" in silu
+
+
+def test_untrained_adaln_zero_gains_give_null_not_nan(tmp_path, capsys):
+    source, _, _ = write_checkpoint("tiny", tmp_path)  # DiT's adaLN-Zero init: every modulation weight is 0
+    reading = run_json(capsys, source)["silu_reading"]
+    assert reading["npr_contribution"] is None and reading["contribution_head_share"] is None
+    assert reading["head_overlap"] is None and reading["npr_silu"] > 0
+
+
+def test_a_file_without_modulation_weights_keeps_the_paper_statistics_and_says_why(tmp_path, capsys):
+    state = {k: v for k, v in dit_state(2).items() if "adaLN" not in k}  # an extract of the embedder and blocks
+    torch.save(state, tmp_path / "extract.pt")
+    out = run_json(capsys, tmp_path / "extract.pt", "--family", "sit")
+    assert "blocks.{i}.adaLN_modulation.1.weight" in out["silu_reading"]["unavailable"]
+    assert_stats_match(out, np_stats(state, T0["sit"], DEFAULT_TAUS))
+    assert main(["stats", str(tmp_path / "extract.pt"), "--family", "sit"]) == 0
+    assert "not available: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "nan", "-0.1"])
+def test_a_bad_head_fraction_exits_2_with_one_line(value, tmp_path, capsys):
+    source, _, _ = write_checkpoint("dit", tmp_path)
+    assert main(["stats", str(source), "--family", "dit", "--head-fraction", value]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: head fraction (--head-fraction) must be a number in (0, 1]")

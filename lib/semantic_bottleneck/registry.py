@@ -8,13 +8,18 @@ and tables for it. `model(name)` rejects an unknown name with the list of known 
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from .checkpoints.compressed import CompressedModel
-from .checkpoints.download import Mirror, ModelWeights, hf_url, split_parts
+from .checkpoints.download import Mirror, ModelWeights, fetch_weights, hf_url, split_parts
+from .checkpoints.gains import check_family, read_gains
 from .checkpoints.read import read_condition_embedding
 from .checkpoints.sources import DiffusersDiT, OfficialCheckpoint, SdVae, Vavae
 from .checkpoints.mdsgen import MDSGenCheckpoint
 from .checkpoints.mechanism_readers import STATS_ONLY, AudioLDMText, SD3Text, UViTCheckpoint
 from .checkpoints.xmdpt import XMDPTCheckpoint, drive
+from .condition.compress import GATHER, compressed_index
+from .condition.reach import modulation_gains
 from .paper import paper_value
 from .tiny.audio_model import TinyAudioModel
 from .tiny.class_model import TinyClassModel
@@ -199,6 +204,32 @@ def load_embedding(name_or_path, profile="tiny", family=None, progress=True):
     if not path.exists():
         raise ValueError(f"model must be an existing checkpoint path or one of {', '.join(MODELS)}; got {name!r}")
     return read_condition_embedding(path, family)
+
+
+def load_gains(name_or_path, profile="tiny", family=None, progress=True):
+    """The gain of each coordinate of c (D,) over the modulation Linears (`condition.reach`): of a registry name, or
+    of a checkpoint path.
+
+    A released checkpoint's gains are read from its file's modulation weights alone (`checkpoints.gains`); a model
+    trained here is loaded and measured (`condition.reach.modulation_gains`; a compressed one's dropped coordinates
+    have gain 0). A path is read with `family` (detected from its keys where the file allows).
+    """
+    name = str(name_or_path)
+    if name in MODELS and not Path(name).exists():
+        entry = MODELS[name]
+        if family not in (None, entry.family):
+            raise ValueError(f"family must be {entry.family} for {name} (or not given); got {family!r}")
+        weights = getattr(entry.source, "weights", None)  # a released checkpoint's file
+        if weights is not None or entry.not_sampled:  # released: read from the file, never loaded whole
+            check_family(entry.family)  # refuses a family without gains here before any download
+            return read_gains(fetch_weights(weights, progress=progress), entry.family)
+        network = load_network(name, profile, progress=progress).network
+        gains, index = modulation_gains(network), compressed_index(network)
+        return gains if index is None else torch.zeros(getattr(network, GATHER).width).index_copy(0, index, gains)
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise ValueError(f"model must be an existing checkpoint path or one of {', '.join(MODELS)}; got {name!r}")
+    return read_gains(path, family)
 
 
 def load_network(name, profile, device="cpu", progress=True):

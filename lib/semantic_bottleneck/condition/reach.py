@@ -21,6 +21,7 @@ from .hooks import hook_points
 from .measure import normalized_pr
 
 RANKINGS = ("magnitude", "silu", "contribution")
+TRAINING_ONLY = ("sideblocks", "sideblocks_cross")  # MDT's, X-MDPT's and MDSGen's masked-training blocks: never run
 INERT_BELOW = math.log(0.05 / 0.95)  # sigmoid(c) < 0.05 below this (about -2.94): SiLU passes < 5% of |c_i|
 
 
@@ -42,12 +43,14 @@ def gains_from_weights(weights):
 
 
 def modulation_linears(model):
-    """The Linear of every layer that turns SiLU(c) into a modulation: each hooked `adaLN_modulation`'s, or, in
-    diffusers' DiT, every block's `norm1.linear` and the final `proj_out_1`."""
+    """The Linear of every layer that turns SiLU(c) into a modulation at inference: each hooked `adaLN_modulation`'s
+    outside the training-only side blocks, or, in diffusers' DiT, every block's `norm1.linear` and `proj_out_1`."""
     kind, modules = hook_points(model)
     if kind == "output":
         linears = [b.norm1.linear for b in model.transformer_blocks]
         return linears + ([model.proj_out_1] if hasattr(model, "proj_out_1") else [])
+    side = {id(m) for name, m in model.named_modules() if name.split(".", 1)[0] in TRAINING_ONLY}
+    modules = [module for module in modules if id(module) not in side]
     linears = [next((m for m in module.modules() if isinstance(m, torch.nn.Linear)), None) for module in modules]
     if any(linear is None for linear in linears):
         raise ValueError("the model's condition enters without a modulation Linear (an in-context or cross-attention "
@@ -94,7 +97,7 @@ def reach_summary(c, gains, head_fraction):
     if not 0 < head_fraction <= 1:
         raise ValueError(f"head_fraction must be in (0, 1]; got {head_fraction!r}")
     c = torch.as_tensor(c).double()
-    c = c.reshape(1, -1) if c.dim() == 1 else c
+    c = c.reshape(1, -1) if c.dim() == 1 else c  # (K, D)
     mean = c.mean(0)
     k = math.ceil(head_fraction * c.shape[-1])
     scores = {r: ranking_scores(mean, r, gains).double() for r in RANKINGS}
@@ -104,6 +107,7 @@ def reach_summary(c, gains, head_fraction):
     row.update({f"npr_{r}": normalized_pr(ranking_scores(c, r, gains)).mean().item() for r in RANKINGS})
     row.update({f"head_share_{r}": _share(scores[r], head) for r in RANKINGS})
     row["contribution_head_share"] = _share(scores["contribution"], contribution_head)
-    row["head_overlap"] = len(set(head.tolist()) & set(contribution_head.tolist())) / k
+    reaching = scores["contribution"].sum() > 0  # with every gain 0 the contribution head is arbitrary
+    row["head_overlap"] = len(set(head.tolist()) & set(contribution_head.tolist())) / k if reaching else float("nan")
     row["inert_head"] = int((mean[head] < INERT_BELOW).sum())
     return row
