@@ -239,7 +239,7 @@ def study_params(**values):
     defaults = dict(profile="paper", samplers={}, samples_per_seed=10, seeds=2, seed=0, batch_size=256, device="cpu",
                     dtype="float32", grid_samples=10, threads=0, resume_dir="", row_mapping="fraction",
                     mask_reading="per_sample", last_k=1, other_reading_rows=False, branch_rows=False, sweep_tail_fractions=[],
-                    sweep_head_dims=[], sweep_k=[])
+                    sweep_head_dims=[], sweep_k=[], rankings=[], ranking_rows=[])
     return Params({**defaults, **values})
 
 

@@ -99,9 +99,23 @@ def test_the_head_sweep_says_where_the_agreement_itself_breaks_not_only_where_fi
                                       ("agree", agreement[n] + s / 100))])
     study = Study("tiny-class", None, specs, long, summarise(long), {}, {}, 64, None)
     text = report.where_it_hurts(study, "fid", "agree")
-    assert "from 1.6% (1 of 64) on, FID changes by +100" in text
-    assert "Agree itself moves beyond noise from 4 of 64 coordinates on (0.410)" in text
+    assert "the first share beyond noise is 1.6% (1 of 64), where FID changes by +100" in text
+    assert "Agree itself first moves beyond noise at 4 of 64 coordinates (0.410)" in text
     quiet = long.assign(value=[v if m != "agree" else 0.9 + s / 100
                                for m, v, s in zip(long.metric, long.value, long.replicate)])
     assert "stays within noise at every share tried" in report.where_it_hurts(
         Study("tiny-class", None, specs, quiet, summarise(quiet), {}, {}, 64, None), "fid", "agree")
+
+
+def test_a_sweep_whose_fid_stays_quiet_still_says_where_the_agreement_breaks():
+    from semantic_bottleneck.condition.prune import PruneSpec
+    from semantic_bottleneck.judge.paired_seeds import summarise
+
+    counts = {"baseline": 0, "sweep_tail_a": 25, "sweep_tail_b": 42}
+    specs = {r: None if n == 0 else PruneSpec("tail", fraction=n / 64) for r, n in counts.items()}
+    agreement = {0: 0.93, 25: 0.93, 42: 0.74}
+    long = pd.DataFrame([{"row": r, "replicate": s, "metric": m, "value": v}
+                         for r, n in counts.items() for s in range(3)
+                         for m, v in (("removed_dims", float(n)), ("fid", 145.0 + s), ("agree", agreement[n] + s / 100))])
+    text = report.where_it_hurts(Study("tiny-class", None, specs, long, summarise(long), {}, {}, 64, None), "fid", "agree")
+    assert "changes FID within noise at every share tried. Agree itself first moves beyond noise at 42 of 64" in text

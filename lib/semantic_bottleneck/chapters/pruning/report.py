@@ -4,6 +4,7 @@ from scipy import stats
 import torch
 
 from ...condition.prune import SCHEDULE_SYMBOLS, closest_reading
+from ...condition.reach import RANKINGS
 from ...judge.metrics import METRIC_NAMES
 from ...paper import paper_table, paper_value
 from ...registry import model as registry_model
@@ -19,7 +20,8 @@ def label(row):
         return "Baseline"
     part, tau, schedule = parsed
     variant = row.split("@")[1] if "@" in row else ""
-    suffix = {"": "", "conditional": " [conditional branch]"}.get(variant, f" [{variant} mask]")
+    suffix = {"": "", "conditional": " [conditional branch]"}.get(
+        variant, f" [ranked by {variant}]" if variant in RANKINGS else f" [{variant} mask]")
     return f"{part.capitalize()} τ={tau:g} ({SCHEDULE_SYMBOLS[schedule]}){suffix}"
 
 
@@ -49,9 +51,27 @@ def sweep_points(study):
     return pd.DataFrame(out)
 
 
+def sweep_rows(study, part):
+    """The baseline and the every-step rows of the main reading that zero `part`, fewest removed first: the rows
+    `where_it_hurts` reads, for a table beside its sentences."""
+    points = sweep_points(study)
+    points = points[points["part"] == part].drop_duplicates("row").sort_values("removed_fraction", kind="stable")
+    return list(points["row"])
+
+
+def ranking_rows(summary):
+    """Each every-step paper row that was also ranked otherwise (`rows.ranking_specs`), followed by those rows."""
+    ranked = [r for r in dict.fromkeys(summary["row"]) if "@" in r and r.split("@")[1] in RANKINGS]
+    out = []
+    for row in dict.fromkeys(r.split("@")[0] for r in ranked):
+        out += [row, *[r for r in ranked if r.split("@")[0] == row]]
+    return out
+
+
 def where_it_hurts(study, metric, agreement_column):
-    """Sentences on the every-step sweeps: the largest tail share whose change in `metric` stays within noise, the
-    smallest that is larger than noise, and the fewest head coordinates that are, with the agreement there."""
+    """Sentences on the every-step sweeps (the rows of `sweep_rows`): the largest tail share whose change in `metric`
+    stays within noise below the first that is beyond noise, and the fewest head coordinates that are, with the
+    agreement there."""
     points = sweep_points(study)
     base = _get(study.summary, "baseline", agreement_column)["mean"]
     lines = []
@@ -63,7 +83,8 @@ def where_it_hurts(study, metric, agreement_column):
         what = "tail (the smallest |c_i|)" if part == "tail" else "head (the largest |c_i|)"
         if loud.empty:
             lines.append(f"- Removing up to {100 * p['removed_fraction'].max():.1f}% of c from the {what} at every step changes "
-                         f"{METRIC_NAMES.get(metric, metric)} within noise at every share tried.")
+                         f"{METRIC_NAMES.get(metric, metric)} within noise at every share tried."
+                         + _agreement_break(points, part, agreement_column, study.dim))
             continue
         first = loud.iloc[0]
         agree = _get(study.summary, first["row"], agreement_column)["mean"]
@@ -71,10 +92,11 @@ def where_it_hurts(study, metric, agreement_column):
         before = (f"up to {100 * below['removed_fraction'].max():.1f}% stays within noise; "
                   if len(below) else "")
         count = round(first["removed_fraction"] * study.dim)
-        lines.append(f"- Removing the {what} at every step: {before}from {100 * first['removed_fraction']:.1f}% ({count} of "
-                     f"{study.dim}) on, {METRIC_NAMES.get(metric, metric)} changes by {first['delta']:+.3g}, larger "
-                     f"than noise; {METRIC_NAMES.get(agreement_column, agreement_column)} is {agree:.3f} there "
-                     f"against {base:.3f} unpruned." + _agreement_break(points, part, agreement_column, study.dim))
+        lines.append(f"- Removing the {what} at every step: {before}the first share beyond noise is "
+                     f"{100 * first['removed_fraction']:.1f}% ({count} of {study.dim}), where "
+                     f"{METRIC_NAMES.get(metric, metric)} changes by {first['delta']:+.3g}; "
+                     f"{METRIC_NAMES.get(agreement_column, agreement_column)} is {agree:.3f} there against {base:.3f} "
+                     "unpruned." + _agreement_break(points, part, agreement_column, study.dim))
     return "\n".join(lines)
 
 
@@ -92,7 +114,7 @@ def _agreement_break(points, part, agreement_column, dim):
     if loud.empty:
         return f" {name} stays within noise at every share tried."
     first = loud.iloc[0]
-    return (f" {name} itself moves beyond noise from {round(first['removed_fraction'] * dim)} of {dim} coordinates on "
+    return (f" {name} itself first moves beyond noise at {round(first['removed_fraction'] * dim)} of {dim} coordinates "
             f"({first['mean']:.3f}).")
 
 

@@ -6,6 +6,7 @@ removed count of REPA's row (of d = 1152) gives the share of dimensions a `fract
 from dataclasses import replace
 
 from ...condition.prune import PruneSpec, count_readings
+from ...condition.reach import RANKINGS, check_ranking
 from ...paper import paper_table, paper_value
 
 PAPER_D = int(paper_value("T1", "d", "REPA"))  # Table 2 counts dimensions of REPA's c
@@ -55,7 +56,8 @@ def extra_specs(params, dim):
     (`other_reading_rows`) and pruning the conditional branch only (`branch_rows`), and sweeps over the share
     removed (`sweep_tail_fractions`, `sweep_head_dims`; every step, per sample) and over k (`sweep_k`).
 
-    Names: `<row>@<reading>`, `<row>@conditional`, `sweep_tail_<share>`, `sweep_head_<n>dims`, `k_sweep_<k>`.
+    Names: `<row>@<reading>`, `<row>@conditional`, `sweep_tail_<share>`, `sweep_head_<n>dims`, `k_sweep_<k>`,
+    and the SiLU-aware rows `<row>@<ranking>` (`ranking_specs`).
     """
     paper = row_specs(params.row_mapping, params.mask_reading, params.last_k)
     tau_rows = {row: spec for row, spec in paper.items() if row.startswith("tail_tau0.01_")}
@@ -71,6 +73,30 @@ def extra_specs(params, dim):
         out[f"sweep_head_{n}dims"] = PruneSpec("head", fraction=n / dim)
     for k in params.sweep_k:
         out[f"k_sweep_{k}"] = replace(paper["tail_tau0.01_last_k_steps"], k=k)
+    out.update(ranking_specs(params.rankings, params.ranking_rows, params.mask_reading))
+    return out
+
+
+def ranking_specs(rankings, paper_row_ids, reading="per_sample"):
+    """The every-step paper rows `paper_row_ids` ranked by each of `rankings` (`condition.reach`: silu, contribution)
+    instead of |c_i|, named `<row>@<ranking>`.
+
+    Each zeroes the paper row's share of d (its removed count of 1152), whatever the row mapping, so it zeroes as
+    many coordinates as the magnitude row of a `fraction` mapping and differs from it only in which.
+    """
+    every_step = {row: info for row, info in paper_rows().items() if info is not None and info[2] == "every_step"}
+    out = {}
+    for ranking in rankings:
+        check_ranking(ranking)
+        if ranking == "magnitude":
+            raise ValueError(f"rankings must name rankings other than magnitude (the main rows'): one of "
+                             f"{', '.join(RANKINGS[1:])}; got 'magnitude'")
+        for row in paper_row_ids:
+            if row not in every_step:
+                raise ValueError(f"ranking_rows must be every-step rows of Table 2 ({', '.join(every_step)}); "
+                                 f"got {row!r}")
+            part, _, _, fraction = every_step[row]
+            out[f"{row}@{ranking}"] = PruneSpec(part, fraction=fraction, reading=reading, ranking=ranking)
     return out
 
 
