@@ -113,3 +113,20 @@ def test_the_wheel_holds_every_module_and_data_file(tmp_path):
     wanted = {f"semantic_bottleneck/{p.relative_to(LIB).as_posix()}" for p in LIB.rglob("*")
               if p.is_file() and p.suffix in {".py", ".csv", ".yaml"} and "__pycache__" not in p.parts}
     assert wanted - inside == set()
+
+
+def test_every_url_naming_the_repository_is_the_one_in_config():
+    """Badges, install cells, README and book pages name the repository as `_config.yml` does (one place to fork)."""
+    slug = REPO_URL.removeprefix("https://github.com/")
+    name = slug.split("/")[1]
+    files = [*NOTEBOOKS, ROOT / "README.md", *sorted((ROOT / "book").glob("*.md")), ROOT / "pyproject.toml"]
+    found = 0
+    for path in files:  # github.com/OWNER/NAME and Colab's github/OWNER/NAME, wherever NAME is this project's
+        for url in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+)", path.read_text()):
+            if url.split("/")[1].removesuffix(".git") == name:
+                found += 1
+                assert url.removesuffix(".git") == slug, f"{path.name} names {url}, not {slug}"
+    for path in NOTEBOOKS:
+        install = nbformat.read(path, as_version=4).cells[1].source
+        assert f"git+https://github.com/{slug}@main" in install, f"{path.name}'s install cell installs another URL"
+    assert found >= 2 * len(NOTEBOOKS)
