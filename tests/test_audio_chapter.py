@@ -25,7 +25,7 @@ import helpers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 PARAMS = dict(model="tiny-mdsgen", samplers={}, tail_shares=[0.5, 0.9], head_dims=[2], tail_taus=[0.1], head_taus=[],
-              global_rows=True)
+              global_rows=True, contribution_tail_shares=[0.5], contribution_head_dims=[2])
 
 
 def decoded_wavs(html):
@@ -39,8 +39,11 @@ def decoded_wavs(html):
 
 def test_the_rows_name_what_they_prune():
     specs = rows.guided_specs(Params(PARAMS), dim=64)
-    assert list(specs) == ["tail_share0.5", "tail_share0.9", "head_dims2", "tail_tau0.1", "tail_share0.5@global",
-                           "tail_share0.9@global", "head_dims2@global"]
+    assert list(specs) == ["tail_share0.5", "tail_share0.9", "head_dims2", "tail_contribution_share0.5",
+                           "head_contribution_dims2", "tail_tau0.1", "tail_share0.5@global", "tail_share0.9@global",
+                           "head_dims2@global"]
+    assert specs["tail_contribution_share0.5"].ranking == "contribution" and "@" not in "".join(
+        r for r, s in specs.items() if s.ranking == "contribution")
     assert specs["head_dims2"].fraction == 2 / 64 and specs["head_dims2"].part == "head"
     assert specs["tail_tau0.1"].tau == 0.1 and specs["head_dims2@global"].reading == "global"
     assert [rows.label(r) for r in ("baseline", "tail_share0.5", "head_dims2@global", "tail_tau0.1")] == [
@@ -109,8 +112,12 @@ def test_the_tables_rows_and_sentences_of_a_study():
     assert {r["table"] for r in status} == {report.NEW_TABLE} and all("no paper value" in r["reading"] for r in status)
     studies["without guidance"] = fake_study({"tail_share0.5": -0.2, "head_dims2": 0.0})
     text = report.describe(studies, ["onset_f1"], "tiny")
-    assert "Worse than the noise: head 2 dims (per sample), 16.0 of 32 removed (onset F1 -0.5)." in text
-    assert "No metric worse by more than the noise: tail 50% (per sample) (16.0 of 32 removed)." in text
+    assert "Changed beyond the noise (with guidance): head 2 dims (per sample), 16.0 of 32 removed (onset F1 -0.5 " \
+        "(worse))." in text
+    assert "Changed beyond the noise (without guidance): tail 50% (per sample), 16.0 of 32 removed (onset F1 -0.2 " \
+        "(worse))." in text
+    assert ("No change detected in any metric (each within its floor or its interval): tail 50% (per sample) "
+            "(16.0 of 32 removed).") in text
     assert "tail 50% (per sample) +0.001 / -0.2; head 2 dims (per sample) -0.5 / +0" in text
     points = report.sweep_points(studies)
     assert set(points["series"]) == {f"{part}, {g}" for part in ("tail", "head") for g in studies}

@@ -2,8 +2,10 @@
 
 Row ids: `tail_share0.5` (the 50% of c's coordinates with the smallest |c_i|, per sample), `head_dims2` (the 2
 largest), `tail_tau0.05` / `head_tau1` (by threshold), and `<row>@global` (one mask from the mean c over the
-conditions of the model's embedding at t0). Every row prunes at every step. Without guidance is a second study on
-the sampler's `-no-cfg` twin preset, with the per-sample share rows only.
+conditions of the model's embedding at t0). `tail_contribution_share0.5` / `head_contribution_dims4` rank the
+coordinates by what reaches the modulation instead of |c_i| (`condition.reach`: |SiLU(c_i)| times the gain of the
+modulation Linears' column i), per sample. Every row prunes at every step. Without guidance is a second study on
+the sampler's `-no-cfg` twin preset, with the per-sample share rows by |c_i| only.
 """
 from dataclasses import replace
 
@@ -20,9 +22,19 @@ def share_specs(params, dim):
     return specs
 
 
+def contribution_specs(params, dim):
+    """The per-sample rows ranked by contribution: a share of the tail, a number of head dimensions."""
+    specs = {f"tail_contribution_share{f:g}": PruneSpec("tail", fraction=f, ranking="contribution")
+             for f in params.contribution_tail_shares}
+    specs.update({f"head_contribution_dims{n}": PruneSpec("head", fraction=n / dim, ranking="contribution")
+                  for n in params.contribution_head_dims})
+    return specs
+
+
 def guided_specs(params, dim):
-    """Every row of the guided study: the share rows, the tau rows, and the share rows with the global mask."""
-    specs = share_specs(params, dim)
+    """Every row of the guided study: the share rows (by |c_i|, then by contribution), the tau rows, and the share
+    rows by |c_i| with the global mask."""
+    specs = {**share_specs(params, dim), **contribution_specs(params, dim)}
     specs.update({f"tail_tau{tau:g}": PruneSpec("tail", tau=tau) for tau in params.tail_taus})
     specs.update({f"head_tau{tau:g}": PruneSpec("head", tau=tau) for tau in params.head_taus})
     if params.global_rows:
@@ -43,16 +55,23 @@ def unguided_params(params):
     return Params({**params.as_dict(), "samplers": {**params.samplers, params.model: name}})
 
 
+def ranking_of(row):
+    """The ranking a row id prunes by: 'contribution' for `*_contribution_*` rows, else 'magnitude' (|c_i|)."""
+    return "contribution" if "_contribution_" in row else "magnitude"
+
+
 def label(row):
-    """A row id in words, e.g. 'tail 50% (per sample)', 'head 2 dims (global)', 'tail τ=0.05'."""
+    """A row id in words, e.g. 'tail 50% (per sample)', 'head 2 dims (global)', 'tail τ=0.05 (per sample)',
+    'head 4 dims by contribution (per sample)'."""
     if row == "baseline":
         return "baseline"
     base, _, reading = row.partition("@")
-    part, rest = base.split("_", 1)
+    part, rest = base.replace("_contribution_", "_").split("_", 1)
     if rest.startswith("share"):
         what = f"{100 * float(rest[5:]):g}%"
     elif rest.startswith("dims"):
         what = f"{rest[4:]} dims"
     else:
         what = f"τ={rest[3:]}"
-    return f"{part} {what} ({reading or 'per sample'})"
+    by = " by contribution" if ranking_of(row) == "contribution" else ""
+    return f"{part} {what}{by} ({reading or 'per sample'})"

@@ -53,6 +53,19 @@ def run_studies(params, judge):
     return studies
 
 
+PROTOCOL_METRICS = {"FID": ("fid",), "KID": ("kid",), "IS": ("is", "is10"),
+                    "precision / recall": ("precision", "recall")}  # the judge's protocol lines and their metrics
+
+
+def protocol_table(study, judge, metrics):
+    """The study's protocol table with only the metrics this chapter shows (`metrics`): the judge describes every
+    metric it can compute, and a line for one no table reports would say more than the chapter does."""
+    table = study.protocol.table(judge)
+    hidden = [line for line, keys in PROTOCOL_METRICS.items() if not set(keys) & set(metrics)]
+    table = table.drop(index=[line for line in hidden if line in table.index])
+    return table.rename(index={"FID": "FD"}) if "fid" in metrics else table
+
+
 def grid_rows(study, rows):
     """The kept images of the baseline and of `rows` (ids), keyed by their labels, for `figures.spectrogram_grid`."""
     return {label(row): study.images[row] for row in ["baseline", *rows]}
