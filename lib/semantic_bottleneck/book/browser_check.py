@@ -2,10 +2,13 @@
 
 `python -m semantic_bottleneck.book.browser_check [HTML_FOLDER]` (`make check-book`) serves the built book on
 localhost, opens each page at a desktop and a phone width, writes a full-page screenshot of each, and fails naming
-page and element on: a local image or audio file that does not load, a console error, an error output, a table,
-figure or image cut off at the edge of its column, an empty figure. The page analysis is `page_audit.js`; remote
-hosts are blocked, so a remote badge or script that cannot load offline is no defect. Drives Debian's `chromium`
-and `chromium-driver` through selenium (`requirements-check.txt`); it downloads no browser.
+page and element on: a page that does not load in time, a local image or audio file that does not load, a console
+error, an error output, visible stderr or progress-bar output (a cell that trains or samples is tagged remove-stderr),
+a table, figure or image cut off at the edge of its column, an empty figure. The page analysis is `page_audit.js`; it
+waits for the page to load before measuring it. A redirect page (Jupyter Book's index.html) is not opened: its
+target must be a page of the book. Remote hosts are blocked, so a remote badge or script that cannot load offline is
+no defect. Drives Debian's `chromium` and `chromium-driver` through selenium (`requirements-check.txt`); it downloads
+no browser.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ import functools
 import http.server
 import os
 from pathlib import Path
+import posixpath
+import re
 import shutil
 import sys
 import threading
@@ -25,6 +30,10 @@ from ..cache import REPO_ROOT
 HTML = REPO_ROOT / "book" / "_build" / "html"
 WIDTHS = (1400, 400)
 HEIGHT = 900
+PAGE_LOAD_S = 60
+# Jupyter Book's index.html is only `<meta http-equiv="Refresh" content="0; url=intro.html" />`: audited in the
+# browser it is left for its target while the audit runs, so it is checked by reading it instead.
+REDIRECT = re.compile(r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']?\d+\s*;\s*url=([^"'\s>]+)""", re.I)
 SKIPPED_FOLDERS = {"_static", "_sources", "_images", "_downloads"}
 AUDIT = (Path(__file__).with_name("page_audit.js")).read_text()
 # sphinx-thebe 0.3.1 under Jupyter Book 1 writes its (unused: thebe is off) config script twice; harmless.
@@ -57,6 +66,15 @@ def pages(folder):
                   if not SKIPPED_FOLDERS & set(p.relative_to(folder).parts))
 
 
+def redirect_target(folder, page):
+    """The page that `page` redirects to (a meta refresh), relative to the book's folder; None for an ordinary page."""
+    found = REDIRECT.search((Path(folder) / page).read_text(errors="replace")[:4000])
+    if found is None:
+        return None
+    target = re.split(r"[#?]", found.group(1))[0]
+    return target if "://" in target else posixpath.normpath(posixpath.join(posixpath.dirname(page), target))
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         """Serve quietly: one line per request would bury the check's findings."""
@@ -76,8 +94,9 @@ def serve(folder):
 
 
 @contextmanager
-def browser():
-    """A headless Chromium under selenium, remote hosts unreachable, its console log kept."""
+def browser(page_load_strategy="normal"):
+    """A headless Chromium under selenium, remote hosts unreachable, its console log kept ("none" returns from
+    `get` before the page has loaded, as a test of the audit's own wait needs)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -90,8 +109,10 @@ def browser():
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", f"--window-size={WIDTHS[0]},{HEIGHT}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.page_load_strategy = page_load_strategy
     driver = webdriver.Chrome(options=options, service=Service(executable_path=found[1]))
     driver.set_script_timeout(120)
+    driver.set_page_load_timeout(PAGE_LOAD_S)
     try:
         yield driver
     finally:
@@ -114,15 +135,38 @@ def screenshot(driver, path):
     """A PNG of the whole page (not only the window) at `path`."""
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot",
+                                  {"format": "png", "captureBeyondViewport": True, "clip": clip})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def audit(driver, base, page, width):
-    """The defects of one page at one width (the page must be open)."""
+    """The defects of one page at one width (the page must be open; the audit waits for it to finish loading)."""
     found = [Defect(page, width, d["element"], d["problem"]) for d in driver.execute_async_script(AUDIT)]
     return found + [Defect(page, width, "console", f"console error: {m}") for m in console_errors(driver, base)]
+
+
+def visit(driver, base, page, width, shots=None):
+    """Open one page, audit it and take its screenshot; a page that fails to load or to be audited is one defect."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.get(base + quote(page))
+        found = audit(driver, base, page, width)
+        if shots is not None:
+            screenshot(driver, Path(shots) / str(width) / page.replace(".html", ".png"))
+    except WebDriverException as err:
+        reason = (err.msg or type(err).__name__).strip().splitlines()[0]
+        return [Defect(page, width, "page", f"did not load or could not be audited: {reason}")]
+    return found
+
+
+def check_redirect(page, target, width, book_pages):
+    """A redirect page's defect: a target that is not a page of the book."""
+    if target in book_pages:
+        return []
+    return [Defect(page, width, "redirect", f"leads to {target}, which is not a page of the book")]
 
 
 def check_book(folder=HTML, shots=None, widths=WIDTHS, report=print):
@@ -130,17 +174,20 @@ def check_book(folder=HTML, shots=None, widths=WIDTHS, report=print):
     folder = Path(folder)
     if not (folder / "index.html").exists() and not pages(folder):
         raise FileNotFoundError(f"no built book in {folder}: run `make book` first")
-    defects = []
+    defects, book_pages = [], pages(folder)
+    redirects = {page: redirect_target(folder, page) for page in book_pages}
     with serve(folder) as base, browser() as driver:
         for width in widths:
             driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                    {"width": width, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
-            for page in pages(folder):
-                driver.get(base + quote(page))
-                found = audit(driver, base, page, width)
-                if shots is not None:
-                    screenshot(driver, Path(shots) / str(width) / page.replace(".html", ".png"))
-                report(f"{'FAIL' if found else 'ok  '} {page} at {width} px" + "".join(f"\n    {d}" for d in found))
+            for page in book_pages:
+                target = redirects[page]
+                if target is None:
+                    found, note = visit(driver, base, page, width, shots), ""
+                else:
+                    found, note = check_redirect(page, target, width, book_pages), f" (redirects to {target})"
+                report(f"{'FAIL' if found else 'ok  '} {page} at {width} px{note}" +
+                       "".join(f"\n    {d}" for d in found))
                 defects += found
     return defects
 

@@ -2,7 +2,11 @@
 // execute_async_script: the last argument is the callback. Only local files are judged (remote ones are blocked).
 const done = arguments[arguments.length - 1];
 const defects = [];
-const column = ["article.bd-article", "main", "body"].map((s) => document.querySelector(s)).find((e) => e);
+const LOAD_MS = 30000;
+// tqdm's bar, " 40%|####      | 4/10 [00:01<00:02]", wherever it was written.
+const PROGRESS_BAR = /\d+%\|[^|\n]*\|\s*\d+\/\d+/;
+let column = null;  // the text column, found once the page has loaded
+const reported = new Set();  // outputs already named as errors, not named again as stderr
 
 function local(url) {
   if (!url) return false;
@@ -86,6 +90,7 @@ function errors() {
     const traceback = out.classList.contains("traceback") || out.classList.contains("error") ||
       text.includes("Traceback (most recent call last)");
     if (traceback || (out.classList.contains("stderr") && /\b\w*(Error|Exception)\b:/.test(text))) {
+      reported.add(out);
       defects.push({element: where(out.closest(".cell") || out, ".cell"),
                     problem: `error output: ${text.trim().split("\n").pop().slice(0, 160)}`});
     }
@@ -135,11 +140,47 @@ function empty_figures() {
   }
 }
 
+// Stream output the reader sees: stderr of any kind (progress bars, warnings, logs) and progress bars on stdout. A cell
+// tagged remove-stderr renders no stderr element; one collapsed out of sight (hide-output) is not visible.
+function streams() {
+  const cells = new Map();
+  for (const out of document.querySelectorAll(".cell_output .output.stderr, .cell_output .output.stream")) {
+    const stderr = out.classList.contains("stderr");
+    const text = (out.querySelector("pre") || out).textContent;  // the stream, not the copy button's label
+    if (reported.has(out) || !out.checkVisibility() || !(stderr || PROGRESS_BAR.test(text))) continue;
+    const cell = out.closest(".cell") || out;
+    cells.set(cell, (cells.get(cell) || []).concat([{text, stderr}]));
+  }
+  for (const [cell, outs] of cells) {
+    const last = outs[outs.length - 1];
+    const line = last.text.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l).pop() || "";
+    const stderr = outs.some((o) => o.stderr), kinds = new Set(outs.map((o) => (o.stderr ? "stderr" : "stdout")));
+    defects.push({element: where(cell, ".cell"), problem: `${outs.length} visible ${[...kinds].join("+")} ` +
+                  `output(s), last: "${line.slice(0, 120)}"${stderr ? " (tag the cell remove-stderr)" : ""}`});
+  }
+}
+
+// The page as the reader gets it: loaded (a bounded wait: a page can still be loading, e.g. after a redirect).
+function page_loaded() {
+  const load = new Promise((resolve) => {
+    if (document.readyState === "complete") resolve("loaded");
+    else window.addEventListener("load", () => resolve("loaded"), {once: true});
+  });
+  return settle(load, LOAD_MS);
+}
+
 (async () => {
   try {
+    const state = await page_loaded();
+    column = ["article.bd-article", "main", "body"].map((s) => document.querySelector(s)).find((e) => e);
+    if (state !== "loaded" || !column) {
+      done([{element: "page", problem: `did not finish loading in ${LOAD_MS / 1000} s (${document.readyState})`}]);
+      return;
+    }
     await images();
     await media();
     errors();
+    streams();
     overflow();
     page_width();
     empty_figures();
