@@ -40,7 +40,8 @@ def test_agreement_picks_the_closest_reading_and_says_when_none_matches():
     row.update(cosine_mean=0.5, cosine_min=0.4)
     agreement = similarity.paper_agreement({"repa-xl": row}).set_index("statistic")
     assert agreement.loc["T1 cosine", "verdict"].startswith("no reading within")
-    assert "does not match the paper's 0.9946" in similarity.describe({"repa-xl": row}, {"repa-xl": similarity.cosine_across_timesteps(_embedding(2), [0.0, 1.0])}, "paper")
+    assert "does not match the paper's 0.9946" in similarity.describe({"repa-xl": row}, "paper")
+    assert "What this scale cannot show" in similarity.describe({"repa-xl": row}, "tiny")
 
 
 def test_timestep_grid_follows_the_time_convention():

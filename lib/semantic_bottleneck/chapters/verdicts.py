@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from ..registry import model
+from ..tiny.class_model import tiny_train_config
+
 VERDICTS = ("reproduced", "not reproduced", "inverted", "not testable here")
 COLUMNS = ("phenomenon", "paper", "this build", "verdict", "noise", "model")
 
@@ -46,6 +49,13 @@ class Verdict:
         row = asdict(self)
         row["this build"] = row.pop("this_build")
         return {column: row[column] for column in COLUMNS}
+
+
+def model_label(name, profile):
+    """The model a verdict is about: name, profile and training seed (tiny) or the official checkpoint."""
+    if model(name).family == "tiny":
+        return f"{name}, {profile} profile, training seed {tiny_train_config(profile).seed}"
+    return f"{name}, official checkpoint ({profile} profile)"
 
 
 def verdict_table(verdicts):

@@ -1,6 +1,7 @@
 """The similarity section's analyses: cosine matrices, Table 1/4 rows, cosine across timesteps."""
 import numpy as np
 import pandas as pd
+import torch.nn.functional as F
 
 from ...checkpoints.families import family_row
 from ...condition.measure import cosine_summary, npr_readings, similarity_row
@@ -8,11 +9,26 @@ from ...paper import TOLERANCE, paper_table, paper_value
 from ...registry import paper_column
 
 
-
 def first_step_row(embedding):
     """d, PR, nPR (both readings), cosine (both reductions) of c and of y alone, at the model's t0."""
     t0 = embedding.info["t0"]
     return similarity_row(embedding.c(t0), embedding.label(), embedding.time([t0])[0])
+
+
+def silu_row(embedding):
+    """Cosine (both reductions) and nPR (both readings) of SiLU(c) at t0: what every modulation Linear receives."""
+    passed = F.silu(embedding.c(embedding.info["t0"]).double())
+    return {**cosine_summary(passed), **npr_readings(passed)}
+
+
+def silu_beside_c(rows, silu_rows):
+    """Cosine and nPR of c (the paper's statistic) beside the same of SiLU(c), one row per model."""
+    keys = {"cosine_mean": "cosine: mean over pairs", "cosine_min": "cosine: min over pairs",
+            "npr_mean_over_classes": "nPR: mean over class vectors", "npr_of_mean_vector": "nPR: of the mean vector"}
+    return pd.DataFrame([{"model": name, "vector": vector, **{label: r[k] for k, label in keys.items()}}
+                         for name in rows for vector, r in (("c (paper)", rows[name]),
+                                                            ("SiLU(c) (what the Linear receives)", silu_rows[name]))]
+                        ).set_index(["model", "vector"])
 
 
 def table1_beside_paper(rows):
@@ -148,24 +164,12 @@ def by_time_convention(embeddings):
     return groups
 
 
-def describe(rows, sweeps, profile):
-    """A few sentences, generated from this run's numbers, on what it shows at this scale."""
-    lines = []
-    for name, r in rows.items():
-        sweep = sweeps[name]
-        aligned = "nearly the same direction" if r["cosine_mean"] > 0.95 else "not one common direction"
-        lines.append(
-            f"- **{name}** ({profile} profile): at t0 the mean pairwise cosine of c is {r['cosine_mean']:.4f} "
-            f"(minimum {r['cosine_min']:.4f}), so the class vectors point in {aligned}; y alone has mean cosine "
-            f"{r['y_cosine_mean']:.4f}, and on average {100 * r['t_share']:.1f}% of ‖c‖² lies along the timestep "
-            f"embedding. nPR of c is {100 * r['npr_mean_over_classes']:.2f}% (mean over classes) / "
-            f"{100 * r['npr_of_mean_vector']:.2f}% (mean vector), against {100 * r['y_npr_mean_over_classes']:.2f}% for y "
-            f"alone. Across the schedule the mean cosine ranges over [{sweep['cosine_mean'].min():.4f}, "
-            f"{sweep['cosine_mean'].max():.4f}].")
-    for a in paper_agreement(rows).to_dict("records"):
-        if a["verdict"] != "matches":
-            lines.append(f"- **{a['model']}**: {a['statistic']} does not match the paper's {a['paper']:.4g} under "
-                         f"any reading (closest: {a['closest reading']}, {a[a['closest reading']]:.4g}).")
+def describe(rows, profile):
+    """Sentences beside the verdicts: where a real model's statistic matches no reading, and what this scale cannot
+    show."""
+    lines = [f"- **{a['model']}**: {a['statistic']} does not match the paper's {a['paper']:.4g} under any reading "
+             f"(closest: {a['closest reading']}, {a[a['closest reading']]:.4g})."
+             for a in paper_agreement(rows).to_dict("records") if a["verdict"] != "matches"]
     if profile != "paper":
         lines.append(
             "- What this scale cannot show: the tiny model has tens of classes, a width of at most 128 and minutes "

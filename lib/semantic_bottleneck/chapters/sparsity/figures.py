@@ -119,7 +119,7 @@ def dimension_variance_bars(name, c):
 
 def tsne_panels(title, embeddings, labels, scores):
     """Fig. 13: t-SNE of the class points in each subset of dimensions, coloured by class, scores in the titles."""
-    fig, axes = _grid(len(embeddings), width=3.6, height=3.6, cols=len(embeddings))
+    fig, axes = _grid(len(embeddings), width=3.6, height=3.6, cols=4)
     classes = np.unique(labels)
     palette = sns.color_palette("husl", len(classes))
     colours = np.array(palette)[np.searchsorted(classes, labels)]
@@ -132,7 +132,7 @@ def tsne_panels(title, embeddings, labels, scores):
         ax.set_yticks([])
     fig.suptitle(title, fontsize=10)
     return _done(fig, ('Fig. 13 and Figs 20-25 of the paper: t-SNE of c(t, y) in the head, the'
-                 ' tail and the control subsets, coloured by class'))
+                 ' tail and the control subsets (and the contribution-ranked head and tail), coloured by class'))
 
 
 def training_curves(logs, title, baseline=None):

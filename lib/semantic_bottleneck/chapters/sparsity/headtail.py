@@ -2,8 +2,8 @@
 
 One c per class has nothing to cluster, so the points are c(t, y) for every class y at several timesteps t
 of the model's own schedule: the vectors the network actually receives for that class; the scores are
-`condition.separation`'s, with a timestep as the held-out group. Shapes: K classes, T timesteps, D width of
-c, N = K * T points.
+`condition.separation`'s, with a timestep as the held-out group. Beside the paper's magnitude head, a head ranked by
+contribution to the modulation (`condition.reach`). Shapes: K classes, T timesteps, D width of c, N = K * T points.
 """
 import numpy as np
 import pandas as pd
@@ -11,13 +11,21 @@ from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 import torch
 
-from ...condition.separation import SUBSET_RULES, dimension_subsets, separation_scores
+from ...condition.reach import ranking_scores
+from ...condition.separation import SUBSET_RULES, dimension_subsets, head_size, separation_scores
 from .tables import first_step_c
+
+TRIVIAL_SPREAD = 0.05  # a class's points closer than this share of the distance between classes: nearly one point
+RULES = {**SUBSET_RULES,
+         "contribution head": "the k dimensions with the largest contribution |SiLU(mean c_i)| * g_i at t0 "
+                              "(g_i: the modulation Linears' gain of input i; condition.reach)",
+         "contribution tail": "every other dimension (the D - k that reach the modulation least)"}
+
 
 def subsets_table(subsets, c):
     """The rule, size and overlap with the magnitude head of each subset."""
     head = set(subsets["head"].tolist())
-    return pd.DataFrame([{"subset": name, "rule": SUBSET_RULES[name], "dims": len(idx),
+    return pd.DataFrame([{"subset": name, "rule": RULES[name], "dims": len(idx),
                           "shared with head": len(head & set(idx.tolist())),
                           "mean |c_i| at t0 (mean vector)": c.mean(0).abs()[idx].mean().item()}
                          for name, idx in subsets.items()]).set_index("subset")
@@ -65,7 +73,8 @@ def separation_table(embedding, subsets, windows, points, classes, neighbours=5)
         x, labels, groups = class_points(embedding, timesteps, classes)
         for name, idx in subsets.items():
             rows.append({"window": window, "t from": timesteps[0], "t to": timesteps[-1], "subset": name,
-                         "dims": len(idx), **separation_scores(x[:, idx.numpy()], labels, groups, neighbours),
+                         "dims": len(idx), "points": len(labels),
+                         **separation_scores(x[:, idx.numpy()], labels, groups, neighbours),
                          "spread within / between": spread_ratio(x[:, idx.numpy()], labels)})
     return pd.DataFrame(rows).set_index(["window", "subset"])
 
@@ -80,9 +89,18 @@ def tsne_embeddings(embedding, subsets, window, points, classes, seed=0, perplex
     return out, labels
 
 
-def first_step_subsets(embedding, head_fraction, seed=0):
-    """`dimension_subsets` of a model's c at t0."""
-    return dimension_subsets(first_step_c(embedding), head_fraction, seed)
+def contribution_subsets(c, gains, head_fraction):
+    """The contribution head (the k coordinates of the mean c (K, D) that reach the modulation most) and its tail."""
+    k = head_size(c.shape[1], head_fraction)
+    order = ranking_scores(c.mean(0), "contribution", gains).argsort(descending=True)
+    return {"contribution head": order[:k].sort().values, "contribution tail": order[k:].sort().values}
+
+
+def first_step_subsets(embedding, head_fraction, seed=0, gains=None):
+    """`dimension_subsets` of a model's c at t0, and its contribution head and tail when `gains` (D,) are given."""
+    c = first_step_c(embedding)
+    subsets = dimension_subsets(c, head_fraction, seed)
+    return subsets if gains is None else {**subsets, **contribution_subsets(c, gains, head_fraction)}
 
 
 def spread_ratio(points, labels):
@@ -95,32 +113,21 @@ def spread_ratio(points, labels):
     return float(within / between)
 
 
-def describe(tables, subsets, head_fraction, trivial_spread=0.05):
-    """Sentences, generated from the scores, on whether the head keeps the classes and the tail does not."""
+def describe(tables, subsets, trivial_spread=TRIVIAL_SPREAD):
+    """Sentences beside the scores: how the heads overlap, and where the scores are close to trivial."""
     lines = []
     for name, table in tables.items():
-        head, by_variance = set(subsets[name]["head"].tolist()), set(subsets[name]["variance head"].tolist())
-        lines.append(f"- **{name}**: the magnitude head and the variance head share {len(head & by_variance)} of their "
-                     f"{len(head)} dimensions.")
+        head = set(subsets[name]["head"].tolist())
+        shared = {other: len(head & set(subsets[name][other].tolist()))
+                  for other in ("variance head", "contribution head") if other in subsets[name]}
+        lines.append(f"- **{name}**: the magnitude head ({len(head)} dims) shares "
+                     + " and ".join(f"{n} with the {other}" for other, n in shared.items()) + ".")
         for window, part in table.groupby(level="window"):
-            s = part.droplevel("window")["knn_accuracy"]
-            sil = part.droplevel("window")["silhouette"]
-            chance, k = part["chance"].iloc[0], int(part.loc[(window, "head"), "dims"])
-            head_vs_tail = "better than" if s["head"] > s["tail"] else "no better than"
-            head_vs_random = "above" if s["head"] > s["random"] else "not above"
-            lines.append(
-                f"- **{name}**, timesteps {part['t from'].iloc[0]:g} to {part['t to'].iloc[0]:g} ({100 * window:g}% of "
-                f"the schedule from t0): leave-one-timestep-out k-NN accuracy is {s['full']:.2f} with all dimensions, "
-                f"{s['head']:.2f} with the head ({k} dims = ceil({head_fraction:g} d)), {s['tail']:.2f} with the tail, "
-                f"{s['variance head']:.2f} with the top-{k} variance dims and {s['random']:.2f} with {k} random dims "
-                f"(chance {chance:.2f}); silhouettes {sil['full']:.2f} / {sil['head']:.2f} / {sil['tail']:.2f}. "
-                f"So the magnitude head separates classes {head_vs_tail} the tail, and {head_vs_random} the random "
-                f"control of the same size.")
             spread = part.droplevel("window")["spread within / between"]["full"]
             if spread < trivial_spread:
                 lines.append(
-                    f"- **{name}**: over these timesteps a class's c moves only {spread:.3f} of the distance between "
-                    "classes, so each class is nearly one point and leave-one-timestep-out k-NN is close to trivial "
-                    "(continuous-time families feed t in [0, 1] unscaled to DiT's sinusoid): these scores are not "
-                    "comparable with those of integer-time models such as DiT and MDT.")
+                    f"- **{name}**, timesteps {part['t from'].iloc[0]:g} to {part['t to'].iloc[0]:g}: a class's c "
+                    f"moves only {spread:.3f} of the distance between classes, so each class is nearly one point and "
+                    "leave-one-timestep-out k-NN is close to trivial (continuous-time families feed t in [0, 1] "
+                    "unscaled to DiT's sinusoid): these scores are not comparable with those of integer-time models.")
     return "\n".join(lines)

@@ -154,30 +154,6 @@ def status_rows(rows, vectors):
     return out
 
 
-def describe(rows, variances, profile):
-    """Sentences, generated from this run's numbers, on how sparse c is at this scale."""
-    low, high = paper_table_range("npr")
-    lines = []
-    for name, r in rows.items():
-        v = variances.loc[name]
-        verdict = "inside" if low <= r["npr_mean_over_classes"] <= high else "outside"
-        lines.append(
-            f"- **{name}** ({profile} profile, d = {r['d']}): nPR of |c| at t0 is {100 * r['npr_mean_over_classes']:.2f}% "
-            f"averaged over classes and {100 * r['npr_of_mean_vector']:.2f}% for the mean vector, {verdict} the range of "
-            f"the paper's six ImageNet models ({100 * low:.2f}-{100 * high:.2f}%); PR = {r['pr_mean_over_classes']:.1f} "
-            f"effective dimensions of {r['d']}. The largest |c_i| of the mean vector is {r['max_abs']:.3g} against a "
-            f"median of {r['median_abs']:.3g}, and the top 2% of dimensions carry {100 * r['energy_top2pct']:.1f}% of "
-            f"‖c‖². Across classes, the top 2% of dimensions carry {100 * v['variance_top2pct']:.1f}% of the variance "
-            f"(mean variance {v['mean_variance']:.3g}); {int(v['dims_for_half_the_variance'])} dimensions carry half of it.")
-    return "\n".join(lines)
-
-
-def paper_table_range(row):
-    """(min, max) of a Table 1 row over the paper's six ImageNet models."""
-    values = [paper_value("T1", row, col) for col in ("DiT", "SiT", "MDT", "LightningDiT", "MG", "REPA")]
-    return min(values), max(values)
-
-
 def figure_claims(vectors, variances, main_log):
     """The paper's figure and prose numbers (table TEXT of the numbers file) beside this build's, per model."""
     text = paper_numbers()
