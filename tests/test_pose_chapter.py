@@ -41,10 +41,16 @@ def test_shares_and_head_attribution_add_up_and_name_the_largest_dimensions():
 
 
 def test_the_rows_cover_tau_and_every_part_and_share_under_each_reading():
-    params = Params(dict(tau=0.1, shares=[0.4, 0.9], parts=["tail", "head"], mask_readings=["per_sample", "global"]))
+    params = Params(dict(tau=0.1, shares=[0.4, 0.9], parts=["tail", "head"], mask_readings=["per_sample", "global"],
+                         rankings=["contribution"]))
     specs = rows.pose_specs(params, 32)
     assert list(specs)[:4] == ["baseline", "tail_tau0.1", "tail_40pct", "tail_90pct"]
-    assert len(specs) == 1 + 2 * (1 + 2 * 2) and "head_90pct@global" in specs
+    assert len(specs) == 1 + 2 * (1 + 2 * 2) + 2 and "head_90pct@global" in specs
+    ranked = specs["head_40pct_by_contribution"]
+    assert (ranked.part, ranked.fraction, ranked.ranking, ranked.reading) == ("head", 0.4, "contribution", "per_sample")
+    assert specs["tail_40pct"].ranking == "magnitude"
+    with pytest.raises(ValueError, match="rankings must hold only silu, contribution"):
+        rows.pose_specs(Params({**params.as_dict(), "rankings": ["magnitude"]}), 32)
     assert specs["head_90pct@global"].reading == "global" and specs["head_90pct@global"].fraction == 0.9
     assert specs["tail_tau0.1"].tau == 0.1 and specs["baseline"] is None
     assert rows.table7_row("threshold", 0.1, [0.9]) == "tail_tau0.1"
@@ -68,6 +74,11 @@ def test_table7_sets_our_rows_beside_the_papers_numbers():
     assert table.loc["baseline (ours: baseline)", "FID (paper)"] == "18.64"
     assert table.loc["tail_tau0.1_40pct (ours: tail_tau0.1)", "SSIM (paper)"] == "0.6792"
     assert table.loc["tail_tau0.1_40pct (ours: tail_tau0.1)", "FID Δ"] == "+1 (larger than noise)"
+    labelled = report.table7_beside_paper(summary, "tail_tau0.1", ("kid", "fid", "lpips"),
+                                          {"lpips": "LPIPS stand-in", "fid": "FID (not meaningful)"})
+    assert labelled.loc["baseline (ours: baseline)", "KID (paper)"] == "not in Table 7"
+    assert labelled.loc["baseline (ours: baseline)", "LPIPS stand-in (paper)"] == "0.1672"
+    assert "FID (not meaningful) ours" in labelled.columns and "LPIPS (paper)" not in labelled.columns
 
 
 def test_a_row_whose_change_doubles_with_guidance_interacts_with_it():
@@ -107,6 +118,9 @@ def test_status_rows_stand_beside_the_x_mdpt_cells_of_tables_1_5_and_7():
     t7 = pd.DataFrame(report.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct"))
     assert list(zip(t7["row"], t7["column"])) == [("baseline", "fid"), ("tail_tau0.1_40pct", "fid")]
     assert "13.0 dims zeroed" in t7["reading"].iloc[1] and "larger than noise" in t7["reading"].iloc[1]
+    marked = pd.DataFrame(report.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct",
+                                                     {"fid": "FID (not meaningful: 48 samples)"}))
+    assert marked["reading"].iloc[0].startswith("FID (not meaningful: 48 samples), FID-48 on eval network")
 
 
 def test_the_status_page_sets_pose_rows_beside_the_x_mdpt_cells(tmp_path):
@@ -141,3 +155,34 @@ def test_the_statistics_row_says_how_much_variance_the_small_coordinates_carry()
     table = statistics.table1_beside_paper({"tiny-pose": {**row, "pairs": 50}}, {"tiny-pose": "X-MDPT-L"})
     assert table.loc["cosine (y+t)", "X-MDPT (paper)"] == 0.9998 and table.loc["d", "X-MDPT-L (paper)"] == ""
     assert table.loc["d", "tiny-pose (this build, beside X-MDPT-L)"] == 5
+
+
+def test_the_reach_table_labels_every_silu_aware_statistic_of_each_model():
+    from semantic_bottleneck.condition.reach import reach_summary
+
+    c = torch.tensor([[-8.0, 3.0, 0.5, -0.1, 0.2], [-7.0, 2.0, 0.4, 0.1, 0.3]])
+    table = statistics.reach_table({"tiny-pose": reach_summary(c, torch.ones(5), 0.4)})
+    assert len(table) == len(statistics.REACH_LABELS) and list(table.columns) == ["tiny-pose"]
+    column = table["tiny-pose"]
+    assert column.iloc[0] == 2 and column.iloc[1] == 1  # head {0, 1}; coordinate 0 (mean -7.5) is inert
+
+
+def test_the_reach_figure_marks_the_head_and_the_sweep_keeps_each_ranking_apart():
+    from types import SimpleNamespace
+
+    from semantic_bottleneck.chapters.pose import figures
+    from semantic_bottleneck.condition.prune import PruneSpec
+
+    c = torch.tensor([[-8.0, 3.0, 0.5, -0.1, 0.2], [-7.0, 2.0, 0.4, 0.1, 0.3]])
+    fig = figures.reach(c, torch.ones(5), 2, "tiny-pose")
+    rest, head = fig.axes[0].collections[:2]
+    assert len(rest.get_offsets()) == 3 and sorted(head.get_offsets()[:, 0].tolist()) == [-7.5, 2.5]
+    summary = _summary({row: {"removed_dims": (2.0 * (row != "baseline"), 0.0, 0.0, ""), "ssim": (0.5, 0.0, 0.0, "")}
+                        for row in ("baseline", "tail_40pct", "tail_40pct_by_contribution")})
+    study = SimpleNamespace(summary=summary, dim=5, specs={
+        "baseline": None, "tail_40pct": PruneSpec("tail", fraction=0.4),
+        "tail_40pct_by_contribution": PruneSpec("tail", fraction=0.4, ranking="contribution")})
+    points = figures.sweep_points({"ddim": study})
+    assert set(points["series"]) == {"tail (per_sample), ddim", "tail (per_sample, by contribution), ddim"}
+    ranked = points[points["series"].str.contains("contribution") & (points["metric"] == "ssim")]
+    assert ranked["share"].tolist() == [0.0, 0.4]

@@ -1,4 +1,5 @@
 """The pose chapter's per-sample scores on hand-checkable cases: SSIM, PSNR, the LPIPS stand-in, pose, person."""
+import pandas as pd
 import pytest
 import torch
 
@@ -102,3 +103,37 @@ def test_a_pixels_judge_scores_the_answers_themselves_as_perfect():
     assert [s.column for s in judge.scorers] == ["ssim", "psnr"]
     with pytest.raises(ValueError, match="evaluator must be one of tiny-eval, inception-lpips, pixels"):
         make_judge(Params({**params.as_dict(), "evaluator": "clip"}), Answers(answers))
+
+
+def test_fid_is_marked_not_meaningful_without_more_samples_than_feature_dimensions():
+    from semantic_bottleneck.chapters.pose.judging import fid_caveat
+
+    assert "32 samples per seed <= 64-d features" in fid_caveat(32, 64) and fid_caveat(64, 64)
+    assert fid_caveat(65, 64) == ""
+
+
+def test_labels_headline_and_protocol_follow_the_judge():
+    from types import SimpleNamespace
+
+    from semantic_bottleneck.chapters.pose import judging
+
+    answers = people.split_pairs("test", range(8)).answer
+    params = Params(dict(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2,
+                         kid_subset_size=4, profile="ci"))
+    pixels = make_judge(params, Answers(answers))  # 192-d thumbnails, 4 samples per seed: FID not meaningful
+    assert judging.metric_names(pixels, 4) == {"lpips": "LPIPS", "fid": "FID (not meaningful: 4 per seed <= 192-d)"}
+    assert judging.metric_names(pixels, 193)["fid"] == "FID"
+    assert judging.headline_metrics(pixels, 4) == ("kid", "ssim", "psnr")
+    assert judging.headline_metrics(pixels, 500) == ("fid", "ssim", "psnr")
+    protocol = SimpleNamespace(samples_per_seed=4, table=lambda judge: pd.DataFrame(
+        {"value": {"model": "m", **judge.protocol()}}))
+    table = judging.protocol_table(protocol, pixels)
+    assert "IS" not in table.index and "precision / recall" not in table.index
+    assert table.loc["FID", "value"].endswith("KID is the headline") and "not a training set" in \
+        table.loc["reference", "value"]
+    torch.manual_seed(0)
+    network = TokenEncoder(EncoderConfig(task="person", split="heldout", token_width=16)).eval()
+    tiny = SimpleNamespace(scorers=[Ssim(Answers(answers)), FeatureDistance(network, Answers(answers))],
+                           reference=pixels.reference)
+    assert judging.metric_names(tiny, 500)["lpips"] == "LPIPS stand-in" and judging.uses_lpips_stand_in(tiny)
+    assert judging.headline_metrics(tiny, 500) == ("fid", "ssim", "lpips")

@@ -5,6 +5,7 @@ import pandas as pd
 import seaborn as sns
 
 from ...condition.measure import below_tau, dimension_variance
+from ...condition.reach import INERT_BELOW, ranking_scores
 from ..captions import captioned
 from ..figures import level_grid, share_sweep
 from .statistics import PARTS
@@ -62,6 +63,26 @@ def variance_profile(c, name, top=(0.02, 0.1)):
                  'largest first'))
 
 
+def reach(c, gains, head_dims, name):
+    """Each coordinate's mean c_i against what it sends to the modulation, |SiLU(mean c_i)| g_i, with the |c|-head
+    (the `head_dims` largest |mean c_i|) marked and the line below which SiLU passes under 5%."""
+    mean = c.mean(0)
+    contribution = ranking_scores(mean, "contribution", gains).numpy()
+    head = np.zeros(len(mean), dtype=bool)
+    head[mean.abs().argsort(descending=True)[:head_dims].numpy()] = True
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.scatter(mean.numpy()[~head], contribution[~head], s=12, color="0.5", label="the other coordinates")
+    ax.scatter(mean.numpy()[head], contribution[head], s=16, color="C3",
+               label=f"|c|-head ({head_dims} largest |mean c_i|)")
+    ax.axvline(INERT_BELOW, color="C0", ls="--", label=f"SiLU passes < 5% left of {INERT_BELOW:.2f}")
+    ax.set_xlabel("mean c_i at t0")
+    ax.set_ylabel("|SiLU(mean c_i)| x gain g_i")
+    ax.set_title(f"{name}: what each coordinate of c sends to the modulation")
+    ax.legend(fontsize=8)
+    return _done(fig, "No figure of the paper (its Eq. 5 and 7 rank by |c_i| and omit the SiLU): each coordinate's "
+                      "mean value against its contribution to the modulation, |c|-head marked")
+
+
 def variation_split(shares, attribution, name):
     """How much of c's variance the person, the pose and their interaction explain: by group of dimensions
     (left) and for each head dimension (right)."""
@@ -103,7 +124,8 @@ def sweep_points(studies):
         series = {}
         for row, spec in study.specs.items():
             if spec is not None and spec.fraction is not None:
-                series.setdefault(f"{spec.part} ({spec.reading}), {sampler}", []).append(row)
+                ranked = "" if spec.ranking == "magnitude" else f", by {spec.ranking}"
+                series.setdefault(f"{spec.part} ({spec.reading}{ranked}), {sampler}", []).append(row)
         for name, rows in series.items():
             out += [{"series": name, "share": removed[row] / study.dim, "metric": h.metric, "mean": h.mean,
                      "ci95": h.ci95} for row in ("baseline", *rows) for h in summary[summary["row"] == row].itertuples()]
@@ -111,6 +133,7 @@ def sweep_points(studies):
 
 
 def sweep(studies, metrics):
-    """Each metric against the share of c zeroed, tail and head, each mask reading, with and without guidance."""
+    """Each metric against the share of c zeroed, tail and head, each mask reading and ranking, with and without
+    guidance."""
     return captioned(share_sweep(sweep_points(studies), metrics),
                      "No figure of the paper (its Table 7 as curves): each metric against the share of c zeroed")

@@ -4,8 +4,11 @@ head, under each mask reading.
 Row ids: `tail_tau0.1` (the paper's threshold), `<part>_<share>pct` (that share of D zeroed: the tail's smallest
 |c_i| or the head's largest), with `@global` appended under the global mask reading (one mask from the mean c
 over reference pairs at t0) when it is not the first reading. Every row prunes at every step.
+Beside the paper's ranking by |c_i|, each ranking of `rankings` (`condition.reach`: `silu`, `contribution`) adds a
+tail and a head row at Table 7's share, per sample: `<part>_40pct_by_<ranking>`.
 """
-from ...condition.prune import PruneSpec
+from ...condition.prune import PARTS, PruneSpec
+from ...condition.reach import RANKINGS
 
 MAPPINGS = ("threshold", "fraction")
 PAPER_T7_ROW = "tail_tau0.1_40pct"  # the paper's pruned row: tau = 0.1, which it says removes 40%
@@ -17,8 +20,14 @@ def row_id(part, reading, first_reading, tau=None, share=None):
     return f"{part}_{size}" + ("" if reading == first_reading else f"@{reading}")
 
 
+def ranked_row_id(part, ranking):
+    """The id of a row at Table 7's share ranked other than by |c_i|, e.g. `tail_40pct_by_contribution`."""
+    return f"{part}_{round(100 * paper_share())}pct_by_{ranking}"
+
+
 def pose_specs(params, dim):
-    """Every row of the chapter: the baseline, tail tau, and each part and share, under each mask reading."""
+    """Every row of the chapter: the baseline, tail tau, and each part and share, under each mask reading; then tail
+    and head at Table 7's share under each ranking of `params.rankings` (per sample)."""
     specs = {"baseline": None}
     first = params.mask_readings[0]
     for reading in params.mask_readings:
@@ -26,6 +35,13 @@ def pose_specs(params, dim):
         for part in params.parts:
             for share in params.shares:
                 specs[row_id(part, reading, first, share=share)] = PruneSpec(part, fraction=share, reading=reading)
+    extra = [r for r in RANKINGS if r != "magnitude"]
+    if any(r not in extra for r in params.rankings):
+        raise ValueError(f"rankings must hold only {', '.join(extra)} (|c_i| rows are the share rows); "
+                         f"got {list(params.rankings)}")
+    for ranking in params.rankings:
+        for part in PARTS:
+            specs[ranked_row_id(part, ranking)] = PruneSpec(part, fraction=paper_share(), ranking=ranking)
     return specs
 
 

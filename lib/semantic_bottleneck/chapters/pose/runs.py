@@ -10,6 +10,7 @@ import torch
 
 from ...checkpoints.xmdpt import DATA_ENV
 from ...condition.measure import cosine_matrix
+from ...condition.reach import modulation_gains, reach_summary
 from ...devices import cpu_threads, resolve_device
 from ...nets.xmdpt import PairEmbedding
 from ...profiles import Params
@@ -18,7 +19,7 @@ from ...sampling.conditions import to_device
 from ...sampling.generate import timesteps
 from ...sampling.presets import preset
 from ...study.protocol import run_study
-from .rows import pose_specs
+from .rows import paper_share, pose_specs
 from .statistics import first_step_vectors, head_dimensions, statistics_row, two_way_variance
 
 
@@ -36,13 +37,16 @@ def load(name, params, progress=True):
 
 @dataclass
 class Statistics:
-    """c, y alone and t_emb at t0 over random test pairs, their Table 1/5 row and cosine matrix."""
+    """c, y alone and t_emb at t0 over random test pairs, their Table 1/5 row and cosine matrix, and what of c reaches
+    the modulation: the gain of each coordinate and the SiLU-aware reading of its |c|-head (Table 7's share)."""
 
     c: torch.Tensor
     y: torch.Tensor
     t: torch.Tensor
     row: dict
     cosine: torch.Tensor
+    gains: torch.Tensor
+    reach: dict
 
 
 def statistics(loaded, name, params):
@@ -51,7 +55,8 @@ def statistics(loaded, name, params):
     with cpu_threads(params.threads):
         c, y, t = first_step_vectors(loaded, range(params.statistics_pairs), t0, params.seed)
     row = {**statistics_row(c, y, t, params.tau), "pairs": params.statistics_pairs, "model": name}
-    return Statistics(c, y, t, row, cosine_matrix(c))
+    gains = modulation_gains(loaded.network).cpu()
+    return Statistics(c, y, t, row, cosine_matrix(c), gains, reach_summary(c, gains, paper_share()))
 
 
 @dataclass

@@ -10,6 +10,7 @@ import torch
 
 from ...condition.hooks import CaptureC
 from ...condition.measure import below_tau, dimension_variance, similarity_row
+from ...condition.reach import INERT_BELOW
 from ...nets.xmdpt import PairEmbedding
 from ...paper import paper_table
 from ...sampling.conditions import to_device
@@ -66,7 +67,8 @@ def table1_beside_paper(rows, columns):
                     "cosine (y only)": r["y_cosine_mean"], "cosine (y+t), min pair": r["cosine_min"],
                     "nPR of the mean c": r["npr_of_mean_vector"], "share of |c|^2 along t": r["t_share"],
                     f"below tau={r['tau']:g}: mean over pairs": r["below_tau_mean_over_pairs"],
-                    f"below tau={r['tau']:g}: of the mean c": r["below_tau_of_mean_vector"]})
+                    f"below tau={r['tau']:g}: of the mean c": r["below_tau_of_mean_vector"],
+                    f"variance share of the {100 * r['tail_share']:.0f}% smallest |mean c_i|": r["tail_variance_share"]})
     return pd.DataFrame(out).set_index("model").T.astype(object).fillna("")  # statistics as rows, models as columns
 
 
@@ -111,3 +113,23 @@ def head_attribution(c, parts, head):
     return pd.DataFrame([{"dimension": int(i), "mean c": mean[i].item(), "variance": parts["total"][i].item(),
                           **{f"{part} share": (parts[part][i] / parts["total"][i]).item() for part in PARTS}}
                          for i in head]).set_index("dimension")
+
+
+REACH_LABELS = {
+    "head_dims": "head: coordinates of largest |mean c_i|",
+    "inert_head": f"of which inert (mean c_i < {INERT_BELOW:.2f}: SiLU passes < 5%)",
+    "head_share_magnitude": "head's share of sum |mean c_i| (the paper's reading)",
+    "head_share_silu": "head's share of sum |SiLU(mean c_i)| (what the Linear receives)",
+    "head_share_contribution": "head's share of sum |SiLU(mean c_i)| g_i (contribution)",
+    "contribution_head_share": "share of the same number of coordinates chosen by contribution",
+    "head_overlap": "overlap of the |c|-head and the contribution head",
+    "npr_magnitude": "nPR of |c| (mean over pairs)",
+    "npr_silu": "nPR of |SiLU(c)|",
+    "npr_contribution": "nPR of |SiLU(c)| g",
+}
+
+
+def reach_table(rows):
+    """`condition.reach.reach_summary` of each model (model -> its dict) as one column per model, labelled rows."""
+    return pd.DataFrame({model: {label: row[key] for key, label in REACH_LABELS.items()}
+                         for model, row in rows.items()})
