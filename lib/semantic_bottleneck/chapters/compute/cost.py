@@ -3,8 +3,12 @@
 Parameters and FLOPs are counted from the module layout alone: the network is built on the meta device (no
 weights, no memory) and one forward pass of one sample runs under `torch.utils.flop_counter.FlopCounterMode`
 (FLOPs = 2 x multiply-adds of matrix products, convolutions and attention; element-wise operations are not
-counted). Modules that never run in that pass (MDT's training-only side blocks) are counted apart. Forward times
-are wall-clock medians of interleaved repeats, dense and compressed networks taking turns.
+counted). Modules that never run in that pass (MDT's training-only side blocks) are counted apart. The official
+X-MDPT forward (trungpx/xmdpt `XMDPT.forward`) also runs every block on the source image's latent tokens, under
+`no_grad`, and discards the result at inference; this build's forward skips that pass, so its FLOPs (every block once
+more, modulation included) are added to X-MDPT's counts and shown in their own column. Forward times are wall-clock
+medians of interleaved repeats, dense and compressed networks taking turns; the time saved comes with the spread
+of the paired per-turn savings.
 Shapes: N batch, D width of c.
 """
 import copy
@@ -73,14 +77,20 @@ def layout_costs(build):
         handle.remove()
     names = {m: name for name, m in model.named_modules()}
     counts = counter.get_flop_counts()
+    flops = lambda module: sum(counts.get(f"{type(model).__name__}.{names[module]}", {}).values())  # noqa: E731
     layers = [linear for _, _, linear in modulation_layers(model) if linear in ran]
-    modulation_flops = sum(sum(counts.get(f"{type(model).__name__}.{names[m]}", {}).values()) for m in layers)
+    source_pass = list(model.blocks) if isinstance(model, XMDPT) else []
+    extra = sum(flops(block) for block in source_pass)
+    extra_modulation = sum(flops(m) for m in layers if any(m in block.modules() for block in source_pass))
+    modulation_flops = sum(flops(m) for m in layers) + extra_modulation
+    total_flops = counter.get_total_flops() + extra
     total, modulation = sum(p.numel() for p in model.parameters()), _parameters(layers)
     return {"width D": layers[0].in_features, "modulation layers": len(layers), "parameters (M)": total / 1e6,
             "modulation parameters (M)": modulation / 1e6, "modulation share of parameters": modulation / total,
             "never run at inference (M)": _parameters([m for m in model.modules() if m not in ran]) / 1e6,
-            "GFLOP per sample": counter.get_total_flops() / 1e9, "modulation MFLOP per sample": modulation_flops / 1e6,
-            "modulation share of FLOPs": modulation_flops / counter.get_total_flops()}
+            "GFLOP per sample": total_flops / 1e9, "of which source-latent pass (GFLOP)": extra / 1e9,
+            "modulation MFLOP per sample": modulation_flops / 1e6,
+            "modulation share of FLOPs": modulation_flops / total_flops}
 
 
 def costs_table(builders):
@@ -98,9 +108,9 @@ def state_bytes(network):
     return sum(t.numel() * t.element_size() for t in network.state_dict().values())
 
 
-def median_times(calls, repeats, device="cpu"):
-    """Median wall time in ms of each call (name -> function of no arguments), after one warm-up; the calls take
-    turns in every repeat, so a busy machine slows them alike."""
+def turn_times(calls, repeats, device="cpu"):
+    """Wall times in ms of each call (name -> function of no arguments) in every repeat, after one warm-up: name ->
+    list; the calls take turns in every repeat, so a busy machine slows them alike."""
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     times = {name: [] for name in calls}
     for repeat in range(repeats + 1):
@@ -111,7 +121,25 @@ def median_times(calls, repeats, device="cpu"):
             sync()
             if repeat:
                 times[name].append(1000 * (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def median_times(calls, repeats, device="cpu"):
+    """Median wall time in ms of each call of `turn_times`."""
+    return {name: statistics.median(values) for name, values in turn_times(calls, repeats, device).items()}
+
+
+def saving_quartiles(dense, small):
+    """The 25th and 75th percentiles of the paired per-turn savings 1 - small_i / dense_i (lists of ms, same turns).
+
+    Their spread is the time's noise: a network is faster beyond noise when the 25th percentile is above zero (at
+    least three quarters of the turns saved time), slower when the 75th is below it."""
+    if len(dense) != len(small) or not dense:
+        raise ValueError(f"dense and small must hold the same number (>= 1) of turns; got {len(dense)} and "
+                         f"{len(small)}")
+    savings = sorted(1 - s / d for d, s in zip(dense, small))
+    quartiles = statistics.quantiles(savings, n=4, method="inclusive") if len(savings) > 1 else savings * 3
+    return quartiles[0], quartiles[2]
 
 
 def _inputs(network, batch, device, seed):
@@ -122,10 +150,11 @@ def _inputs(network, batch, device, seed):
 
 @torch.no_grad()
 def forward_times(networks, batch, repeats, device="cpu", seed=0):
-    """Median wall time in ms of one forward pass of each network (name -> network) on the same inputs."""
+    """Wall times in ms of one forward pass of each network (name -> network) on the same inputs, per turn
+    (`turn_times`)."""
     inputs = _inputs(next(iter(networks.values())), batch, device, seed)
-    return median_times({name: functools.partial(model_output, network, *inputs)
-                         for name, network in networks.items()}, repeats, device)
+    return turn_times({name: functools.partial(model_output, network, *inputs)
+                       for name, network in networks.items()}, repeats, device)
 
 
 def _modulate(layers, c):
@@ -173,7 +202,8 @@ def compression_table(network, kept_masks, batches=(1, 8), repeats=20, device="a
     (label -> boolean mask (D,)); the dense network is the first row.
 
     The dense network and every compressed one take turns in each repeat (`forward_times`), so the time saved is
-    against the dense time of the same turns. On `device` (auto: cuda when visible) with `threads` CPU threads
+    against the dense time of the same turns; q25 and q75 are the quartiles of the per-turn savings
+    (`saving_quartiles`). On `device` (auto: cuda when visible) with `threads` CPU threads
     (0: torch's setting).
     """
     if not kept_masks:
@@ -186,9 +216,13 @@ def compression_table(network, kept_masks, batches=(1, 8), repeats=20, device="a
         rows[label], networks[label] = _sizes(small, width), small
     with cpu_threads(threads):
         for batch in batches:
-            times = forward_times(networks, batch, repeats, device)
-            for label, ms in times.items():
-                rows[label].update({f"ms, batch {batch}": ms, f"time saved, batch {batch}": 1 - ms / times["dense"]})
+            turns = forward_times(networks, batch, repeats, device)
+            dense = statistics.median(turns["dense"])
+            for label, ms in turns.items():
+                low, high = saving_quartiles(turns["dense"], ms)
+                rows[label].update({f"ms, batch {batch}": statistics.median(ms),
+                                    f"time saved, batch {batch}": 1 - statistics.median(ms) / dense,
+                                    f"time saved q25, batch {batch}": low, f"time saved q75, batch {batch}": high})
     table = pd.DataFrame(rows).T.rename_axis("network")
     table.insert(4, "parameters saved", 1 - table["parameters (M)"] / table.loc["dense", "parameters (M)"])
     return table

@@ -30,7 +30,9 @@ def modulation_shares(costs, profile):
     plt.close(fig)  # returned for display; closing avoids a second inline copy
     return captioned(fig, "Fig. 42 of the paper (dense against sparse conditioning), with numbers: the modulation "
                           "layers' share of parameters and of FLOPs per sample; released sizes counted on the meta "
-                          f"device (no weights), tiny models of the {profile} profile.")
+                          f"device (no weights), tiny models of the {profile} profile. X-MDPT's FLOPs include the "
+                          "official forward's second pass of every block over the source latent (discarded at "
+                          "inference; this build's forward skips it).")
 
 
 def quality_against_rank(studies, metrics, profile):

@@ -11,7 +11,7 @@ import pandas as pd
 from ...checkpoints.mechanism_readers import READINGS, reading_vectors
 from ...condition.measure import similarity_row
 from ...paper import paper_value
-from ...registry import load_embedding, model
+from ...registry import MODELS, load_embedding, model
 
 PAPER_COLUMNS = {"UViT": ("T4", "concatenation (2)"), "SD3.0-2B": ("T5", "AdaLN (1)"),
                  "SD3.0-8B": ("T5", "AdaLN (1)"), "AudioLDM": ("T5", "cross-attention (3)")}  # table, paper's label
@@ -48,8 +48,19 @@ def paper_mechanism_rows(models, profile="paper", progress=True):
     return pd.DataFrame(rows)
 
 
+def registry_mechanism(column):
+    """How the registry's reader of a paper column says its condition enters (e.g. AudioLDM: a class embedding
+    beside t, where the paper says cross-attention)."""
+    entries = [m for m in MODELS.values() if m.paper_column == column]
+    if not entries:
+        raise ValueError(f"column must be a paper column the registry reads; got {column!r}")
+    return entries[0].source.mechanism
+
+
 def paper_mechanism_table_reference():
-    """The paper's own Table 4/5 values for UViT, SD3.0 (2B, 8B) and AudioLDM (labelled as the paper's)."""
-    return pd.DataFrame([{"paper column": column, "table": table, "paper's label": label, **_paper_values(column),
+    """The paper's own Table 4/5 values for UViT, SD3.0 (2B, 8B) and AudioLDM (labelled as the paper's), with the
+    registry's mechanism beside the paper's label."""
+    return pd.DataFrame([{"paper column": column, "table": table, "paper's label": label,
+                          "registry's mechanism": registry_mechanism(column), **_paper_values(column),
                           "source": f"the paper, Table {table[1]}"}
                          for column, (table, label) in PAPER_COLUMNS.items()])

@@ -88,6 +88,7 @@ def changes_figure(studies, metric):
     ax.set_title(f"{name}: change when the same share of the entering vector is zeroed")
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
+    plt.close(fig)  # returned for display; an open figure would be drawn a second time at the end of the cell
     return captioned(fig, f"No paper figure (the paper has no such ablation): the paired change of {name} from each "
                           "model's own unpruned samples (same noise), mean over seeds with its 95% interval; the "
                           "shaded band is that model's noise floor (RMS difference between unpruned seeds).")
