@@ -130,3 +130,17 @@ def test_every_url_naming_the_repository_is_the_one_in_config():
         install = nbformat.read(path, as_version=4).cells[1].source
         assert f"git+https://github.com/{slug}@main" in install, f"{path.name}'s install cell installs another URL"
     assert found >= 2 * len(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_failed_colab_install_stops_the_notebook_with_one_line(path, monkeypatch):
+    """`%pip` does not raise: the install cell checks pip's exit status itself and stops there, saying what failed."""
+    install = nbformat.read(path, as_version=4).cells[1].source
+    calls = []
+    monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args) or subprocess.CompletedProcess(args, 1))
+    with pytest.raises(RuntimeError, match=r"^installing semantic-bottleneck @ git\+https://github.com/.* failed: check"):
+        exec(compile(install, path.name, "exec"), {})
+    assert calls and calls[0][1:4] == ["-m", "pip", "install"]
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: subprocess.CompletedProcess(args, 0))
+    exec(compile(install, path.name, "exec"), {})  # a good install goes on
