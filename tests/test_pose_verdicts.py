@@ -95,10 +95,3 @@ def test_the_gate_sentence_says_why_the_rows_are_not_meaningful_only_when_it_fai
     passed = verdicts.describe_gate(verdicts.TaskGate(True, "pose accuracy 0.9", "bar: ..."), "tiny-pose", "tiny")
     assert "does its task" in passed and "not testable" not in passed
 
-
-def test_the_model_label_names_the_tiny_training_seed_or_the_official_checkpoint():
-    from semantic_bottleneck.tiny.pose_model import pose_train_config
-
-    tiny = verdicts.model_label("tiny-pose", "ci", 3)
-    assert tiny == f"tiny-pose, ci profile, training seed {pose_train_config('ci').seed}, noise seed 3"
-    assert verdicts.model_label("xmdpt-l", "paper", 0) == "xmdpt-l, paper profile, official checkpoint, noise seed 0"

@@ -3,7 +3,7 @@ import pytest
 
 from semantic_bottleneck.book import status_page
 from semantic_bottleneck.book.provenance import Run
-from semantic_bottleneck.chapters.verdicts import Verdict, verdict_sentences, verdict_table
+from semantic_bottleneck.chapters.verdicts import Verdict, model_label, verdict_sentences, verdict_table
 from semantic_bottleneck.profiles import Params
 
 
@@ -45,3 +45,21 @@ def test_status_page_gathers_every_chapters_verdicts(tmp_path):
     text = page.read_text()
     assert "## Verdicts, chapter by chapter" in text and "### 04_y (ci profile)" in text
     assert "cosine 0.986" in text
+
+
+@pytest.mark.parametrize("name,config", [("tiny-class", "tiny_train_config"), ("tiny-pose", "pose_train_config")])
+def test_a_model_trained_here_is_named_with_its_training_seed(name, config):
+    from semantic_bottleneck.tiny import class_model, pose_model
+
+    seed = getattr({"tiny_train_config": class_model, "pose_train_config": pose_model}[config], config)("ci").seed
+    assert model_label(name, "ci") == f"{name}, ci profile, training seed {seed}"
+
+
+def test_every_model_trained_here_has_a_training_seed_and_a_release_is_named_as_one():
+    from semantic_bottleneck import registry
+
+    for name in registry.MODELS:
+        label = model_label(name, "ci")
+        assert ("training seed" in label) != ("official checkpoint" in label), label
+    assert model_label("repa-xl", "paper") == "repa-xl, official checkpoint (paper profile)"
+    assert "training seed" in model_label("tiny-mdsgen", "ci") and "training seed" in model_label("tiny-in-context", "ci")

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from ..registry import model
-from ..tiny.class_model import tiny_train_config
 
 VERDICTS = ("reproduced", "not reproduced", "inverted", "not testable here")
 COLUMNS = ("phenomenon", "paper", "this build", "verdict", "noise", "model")
@@ -52,9 +51,12 @@ class Verdict:
 
 
 def model_label(name, profile):
-    """The model a verdict is about: name, profile and training seed (tiny) or the official checkpoint."""
-    if model(name).family == "tiny":
-        return f"{name}, {profile} profile, training seed {tiny_train_config(profile).seed}"
+    """The model a verdict is about: name, profile and training seed (a model trained here) or the official
+    checkpoint."""
+    trained = getattr(model(name).source, "training_seed", None)
+    seed = trained(profile) if trained else None
+    if seed is not None:
+        return f"{name}, {profile} profile, training seed {seed}"
     return f"{name}, official checkpoint ({profile} profile)"
 
 

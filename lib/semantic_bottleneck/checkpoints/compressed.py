@@ -108,6 +108,11 @@ class CompressedModel:
         if not 0 < self.kept_share <= 1:
             raise ValueError(f"kept_share must be in (0, 1]; got {self.kept_share!r}")
 
+    def training_seed(self, profile):
+        """The seed its base was trained with, or None for a released base."""
+        seed = getattr(self.base, "training_seed", None)
+        return seed(profile) if seed else None
+
     def _base(self, model):
         """The base model's registry entry, as the base source expects it."""
         return replace(model, name=self.base_name, source=self.base)

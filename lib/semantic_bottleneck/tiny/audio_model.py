@@ -153,6 +153,10 @@ class TinyAudioModel:
     def __init__(self, table_clips=256):
         self.table_clips = table_clips
 
+    def training_seed(self, profile):
+        """The seed the profile's model was trained with."""
+        return profile_runs(profile)[0].seed
+
     def network(self, model, profile, device="cpu", progress=True):
         """The trained tiny MDSGen on `device`; its embedding holds y of the first `table_clips` test clips (the
         `global` mask reading's mean c is over them)."""

@@ -67,6 +67,10 @@ def load_eval_classifier(profile, progress=True):
 class TinyClassModel:
     """Registry source of `tiny-class`: the profile's tiny DiT, its c and its class names (procedural shapes)."""
 
+    def training_seed(self, profile):
+        """The seed the profile's model was trained with."""
+        return tiny_train_config(profile).seed
+
     def embedding(self, model, profile, progress=True):
         """c's class table and timestep MLP, read from the trained model's state dict."""
         dit, _, folder = load_tiny_dit(profile, progress)

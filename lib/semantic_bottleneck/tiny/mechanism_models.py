@@ -90,6 +90,10 @@ class TinyMechanismModel:
             raise ValueError(f"mechanism must be one of {', '.join(MECHANISM_CONFIGS)}; got {mechanism!r}")
         self.mechanism = mechanism
 
+    def training_seed(self, profile):
+        """The seed the profile's model was trained with."""
+        return mechanism_train_config(self.mechanism, profile).seed
+
     def _load(self, model, profile, progress):
         network, _, folder = load_trained(mechanism_train_config(self.mechanism, profile), progress)
         vectors = MechanismVectors(network, self.mechanism, {

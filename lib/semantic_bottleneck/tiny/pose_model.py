@@ -213,6 +213,10 @@ def load_tiny_pose(profile, progress=True):
 class TinyPoseModel:
     """Registry source of `tiny-pose`: the profile's tiny X-MDPT, its pair source and c over reference pairs."""
 
+    def training_seed(self, profile):
+        """The seed the profile's model was trained with."""
+        return pose_train_config(profile).seed
+
     def embedding(self, model, profile, progress=True):
         """c over `REFERENCE_PAIRS` test pairs (a `nets.xmdpt.PairEmbedding`), from the trained network."""
         network, pairs, _, _ = load_tiny_pose(profile, progress)

@@ -10,9 +10,7 @@ here", its noise column says why, and `this_build` still states the measured cha
 from dataclasses import dataclass
 
 from ...paper import TOLERANCE, paper_value
-from ...registry import model
-from ...tiny.pose_model import pose_train_config
-from ..verdicts import Verdict
+from ..verdicts import Verdict, model_label
 from .judging import COPY, REAL
 from .report import NAMES, T7_METRICS, metric_labels
 from .rows import PAPER_T7_ROW, paper_share, ranked_row_id, row_id
@@ -196,19 +194,11 @@ def pruning_verdicts(summary, calibration, t7_row, metrics, rankings, names, mod
     return out
 
 
-def model_label(name, profile, seed):
-    """The model a verdict is about: the tiny X-MDPT with its training seed, or the official checkpoint; and the base
-    seed of the noise its numbers were read with."""
-    trained = (f"training seed {pose_train_config(profile).seed}" if model(name).family == "tiny-pose"
-               else "official checkpoint")
-    return f"{name}, {profile} profile, {trained}, noise seed {seed}"
-
-
 def verdicts(name, profile, stats_row, column, study, calibration, t7_row, metrics, rankings, names=None):
     """The chapter's closing verdicts for one model: its statistics (`stats_row`, beside the paper's `column`), then
     its first pruning study's (`study`, with `calibration`), each naming model, profile and seeds."""
     protocol = study.protocol
-    label = model_label(name, profile, protocol.seed)
+    label = f"{model_label(name, profile)}, noise seed {protocol.seed}"
     return statistics_verdicts(stats_row, column, label) + pruning_verdicts(
         study.summary, calibration, t7_row, metrics, rankings, names,
         f"{label}; {protocol.sampler.name}, {protocol.seeds} seeds x {protocol.samples_per_seed} pairs")
