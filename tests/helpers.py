@@ -233,14 +233,13 @@ def write_checkpoint(family, folder, seed=0):
 # ----------------------------------------------------------------------------- a notebook's parameters
 
 def study_params(**values):
-    """The parameters a pruning study reads (`study.protocol.run_study`, `chapters.pruning.rows.table2_specs`)."""
-    from semantic_bottleneck.profiles import Params
+    """The pruning chapter's settings a study test reads (`study.protocol.run_study`, `chapters.pruning.rows`)."""
+    from semantic_bottleneck.settings import SETTINGS
 
-    defaults = dict(profile="paper", samplers={}, samples_per_seed=10, seeds=2, seed=0, batch_size=256, device="cpu",
-                    dtype="float32", grid_samples=10, threads=0, resume_dir="", row_mapping="fraction",
-                    mask_reading="per_sample", last_k=1, other_reading_rows=False, branch_rows=False, sweep_tail_fractions=[],
-                    sweep_head_dims=[], sweep_k=[], rankings=[], ranking_rows=[])
-    return Params({**defaults, **values})
+    defaults = dict(profile="paper", samples_per_seed=10, seeds=2, batch_size=256, device="cpu", last_k=1,
+                    other_reading_rows=False, branch_rows=False, sweep_tail_fractions=[], sweep_head_dims=[], sweep_k=[],
+                    rankings=[], ranking_rows=[])
+    return SETTINGS["03_pruning"](**{**defaults, **values})
 
 
 def small_judge(num_classes=5, image_size=16, references=40, kid_subsets=5, kid_subset_size=10):

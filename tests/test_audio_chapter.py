@@ -14,7 +14,7 @@ import torch
 from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.chapters.audio import figures, report, rows, statistics
 from semantic_bottleneck.judge.paired_seeds import summarise
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings.chapters import AudioSettings
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.protocol import Protocol, Study
 from semantic_bottleneck.tiny import audio_eval, clips
@@ -38,7 +38,7 @@ def decoded_wavs(html):
 
 
 def test_the_rows_name_what_they_prune():
-    specs = rows.guided_specs(Params(PARAMS), dim=64)
+    specs = rows.guided_specs(AudioSettings(**PARAMS), dim=64)
     assert list(specs) == ["tail_share0.5", "tail_share0.9", "head_dims2", "tail_contribution_share0.5",
                            "head_contribution_dims2", "tail_tau0.1", "tail_share0.5@global", "tail_share0.9@global",
                            "head_dims2@global"]
@@ -48,10 +48,10 @@ def test_the_rows_name_what_they_prune():
     assert specs["tail_tau0.1"].tau == 0.1 and specs["head_dims2@global"].reading == "global"
     assert [rows.label(r) for r in ("baseline", "tail_share0.5", "head_dims2@global", "tail_tau0.1")] == [
         "baseline", "tail 50% (per sample)", "head 2 dims (global)", "tail τ=0.1 (per sample)"]
-    unguided = rows.unguided_params(Params(PARAMS))
+    unguided = rows.unguided_settings(AudioSettings(**PARAMS))
     assert unguided.samplers == {"tiny-mdsgen": "tiny-v2a-dpmpp-20-no-cfg"} and preset("tiny-v2a-dpmpp-20-no-cfg").guidance_scale == 1
     with pytest.raises(ValueError, match="no guidance-free twin"):
-        rows.unguided_params(Params({**PARAMS, "samplers": {"tiny-mdsgen": "tiny-ddim-20"}}))
+        rows.unguided_settings(AudioSettings(**{**PARAMS, "samplers": {"tiny-mdsgen": "tiny-ddim-20"}}))
 
 
 def test_the_statistics_of_c_over_clips_beside_the_paper():
@@ -95,7 +95,7 @@ def fake_study(deltas, dim=32):
         for r, noise in enumerate((0.0, 0.01, -0.01)):
             long += [{"row": row, "replicate": r, "metric": "onset_f1", "value": 0.8 + delta + noise},
                      {"row": row, "replicate": r, "metric": "removed_dims", "value": 0.0 if row == "baseline" else 16}]
-    specs = rows.guided_specs(Params({**PARAMS, "tail_taus": [], "global_rows": False}), dim)
+    specs = rows.guided_specs(AudioSettings(**{**PARAMS, "tail_taus": [], "global_rows": False}), dim)
     protocol = Protocol("tiny-mdsgen", preset("tiny-v2a-dpmpp-20"), 8, 3)
     frame = pd.DataFrame(long)
     values = dict(model="tiny-mdsgen", protocol=protocol, specs={k: specs[k] for k in deltas}, long=frame,

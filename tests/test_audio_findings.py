@@ -11,7 +11,7 @@ from semantic_bottleneck.chapters.audio.statistics import CONTRIBUTION_HEAD, CON
 from semantic_bottleneck.condition.measure import similarity_row
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.paper import paper_value
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings.chapters import AudioSettings
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.protocol import Protocol, Study
 import helpers
@@ -120,7 +120,7 @@ def study_of(deltas, dim=32):
                      for m in METRICS]
             long.append({"row": row, "replicate": r, "metric": "removed_dims",
                          "value": 0.0 if row == "baseline" else 8})
-    specs = rows.guided_specs(Params(PARAMS), dim)
+    specs = rows.guided_specs(AudioSettings(**PARAMS), dim)
     frame = pd.DataFrame(long)
     values = dict(model="tiny-mdsgen", protocol=Protocol("tiny-mdsgen", preset("tiny-v2a-dpmpp-20"), 8, 3),
                   specs={k: specs[k] for k in deltas}, long=frame, summary=summarise(frame), images={}, per_sample={},
@@ -155,7 +155,7 @@ def test_each_pruning_row_is_judged_against_its_nearest_paper_row_and_the_noise(
 
 
 def test_the_contribution_rows_and_the_reach_of_c():
-    specs = rows.guided_specs(Params(PARAMS), dim=32)
+    specs = rows.guided_specs(AudioSettings(**PARAMS), dim=32)
     assert specs["head_contribution_dims2"].ranking == "contribution" and specs["head_dims2"].ranking == "magnitude"
     assert rows.label("tail_contribution_share0.5") == "tail 50% by contribution (per sample)"
     assert rows.ranking_of("head_contribution_dims2") == "contribution" and rows.ranking_of("head_dims2") == "magnitude"

@@ -61,32 +61,27 @@ def test_unknown_only_name_lists_the_notebooks(sandbox, capsys):
     assert "--only must name notebooks among good" in capsys.readouterr().err
 
 
-def test_provenance_footer_names_profile_parameters_commit_and_versions():
+def test_provenance_footer_names_profile_settings_their_sources_commit_and_versions(tmp_path):
     from semantic_bottleneck.book import provenance
 
-    namespace = {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": "out", "In": [], "_i1": "x",
-                 "pd": pd, "display": print}  # a kernel's globals: IPython's names, modules and functions are skipped
-    run = provenance.start_run("nb", namespace)
-    assert run.params.as_dict() == {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": "out"}
+    namespace = {"profile": "ci", "models": ["tiny-class"], "seed": 3, "output_dir": str(tmp_path), "In": [],
+                 "_i1": "x", "pd": pd, "display": print}  # a kernel's globals: IPython's names, modules, functions skipped
+    run = provenance.start_run("01_similarity", namespace)
+    assert run.settings.seed == 3 and run.settings.timestep_points == 6  # the ci profile's, though not injected
+    assert namespace["timestep_points"] == 6  # written back: every later cell computes with the resolved value
     record = run.provenance()
-    assert record["profile"] == "ci" and '"seed": 3' in record["parameters"]
+    assert record["profile"] == "ci" and '"seed": 3' in record["settings"]
+    assert record["settings from"] == "1 from params/ci.yaml (in the package), the others the chapter's defaults; " \
+                                      "overridden here: seed, output_dir"
     assert set(record) >= {"code", "lib", "torch", "device", "wall time"}
     assert record["code"].startswith("git commit ")  # the tests run in a checkout
     assert "tiny-class" in run.footer().to_html()  # shown in full, not truncated
     long_text = pd.DataFrame({"value": {"sampler": "x" * 300}})
     assert "x" * 300 in long_text._repr_html_()  # notebook tables show protocol sentences whole
     with pytest.raises(ValueError, match="profile must be one of tiny, ci, paper"):
-        provenance.start_run("nb", {**namespace, "profile": "gpu"})
-
-
-def test_start_run_captures_exactly_the_parameters_cell_of_a_checkoutwrite_notebook():
-    from semantic_bottleneck.book import provenance
-
-    declared = provenance.declared_parameters("03_pruning")
-    namespace = {name: 0 for name in declared} | {"profile": "ci"}
-    assert list(provenance.start_run("03_pruning", namespace).params.as_dict()) == declared
-    with pytest.raises(ValueError, match="must follow 03_pruning's parameters cell directly"):
-        provenance.start_run("03_pruning", {**namespace, "studies": {}})  # a result defined before start_run
+        provenance.start_run("01_similarity", {**namespace, "profile": "gpu"})
+    with pytest.raises(ValueError, match="01_similarity has no setting studies"):
+        provenance.start_run("01_similarity", {**namespace, "studies": {}})  # a result defined before start_run
 
 
 @pytest.mark.parametrize("direct_url,expected", [

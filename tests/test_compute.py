@@ -30,6 +30,7 @@ from semantic_bottleneck.sampling.conditions import ClassLabels
 from semantic_bottleneck.sampling.generate import generate
 from semantic_bottleneck.sampling.network import LoadedNetwork
 from semantic_bottleneck.sampling.presets import preset
+from semantic_bottleneck.settings.chapters import ComputeSettings
 from semantic_bottleneck.study.protocol import Protocol, Study, run_rows
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -316,7 +317,7 @@ def test_coordinate_and_direction_rows_run_through_the_study_protocol():
     embedding = ConditionEmbedding.from_state_dict(network.state_dict(), t0=999)
     judge = helpers.small_judge(image_size=8, references=30, kid_subsets=3, kid_subset_size=5)
     protocol = Protocol("tiny-class", SAMPLER, 5, 2, 0, 10, "5 per class")
-    specs = directions.rank_specs(helpers.study_params(ranks=[2, 4, 16]), 16)
+    specs = directions.rank_specs(ComputeSettings(ranks=[2, 4, 16]), 16)
     assert list(specs) == ["baseline", "coordinates_r2", "directions_r2", "coordinates_r4", "directions_r4"]
     long, images, _ = run_rows(network, specs, protocol, judge, ClassLabels(5), embedding, progress=False)
     removed = long[long["metric"] == "removed_dims"].groupby("row")["value"].first()

@@ -21,7 +21,7 @@ from semantic_bottleneck.chapters.pruning import evaluators
 from semantic_bottleneck.chapters.pruning.rows import row_specs, table2_specs
 from semantic_bottleneck.condition.embedding import ConditionEmbedding
 from semantic_bottleneck.nets.dit import DiTConfig
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings import resolve, settings_class
 from semantic_bottleneck.registry import class_names
 from semantic_bottleneck.sampling.conditions import ClassLabels
 from semantic_bottleneck.sampling.presets import preset
@@ -188,7 +188,7 @@ def test_a_run_killed_after_its_first_row_continues_on_one_process_with_the_same
 @pytest.mark.slow
 def test_the_notebook_pointed_at_the_row_store_renders_without_sampling(two_processes, monkeypatch):
     folder, table = two_processes
-    params = Params({**resolved_parameters("ci", "03_pruning"), "resume_dir": str(folder)})
+    params = resolve(settings_class("03_pruning"), {"profile": "ci", "resume_dir": str(folder)})[0]
     judge = evaluators.make_judge(params, class_names("tiny-class", "ci"))  # as the notebook's cell
     monkeypatch.setattr(study, "generate", lambda *args, **kwargs: pytest.fail("a stored row was sampled again"))
     result = study.run_study("tiny-class", params, judge, table2_specs, progress=False)

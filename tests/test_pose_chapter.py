@@ -1,10 +1,11 @@
 """The pose chapter's analyses: the person/pose split of c, its rows, Table 7 beside the paper, guidance, status rows."""
+from dataclasses import replace
 import pandas as pd
 import pytest
 import torch
 
 from semantic_bottleneck.chapters.pose import report, rows, statistics
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings.chapters import PoseSettings
 
 
 def test_an_additive_c_splits_exactly_into_person_and_pose_with_no_interaction():
@@ -41,8 +42,8 @@ def test_shares_and_head_attribution_add_up_and_name_the_largest_dimensions():
 
 
 def test_the_rows_cover_tau_and_every_part_and_share_under_each_reading():
-    params = Params(dict(tau=0.1, shares=[0.4, 0.9], parts=["tail", "head"], mask_readings=["per_sample", "global"],
-                         rankings=["contribution"]))
+    params = PoseSettings(tau=0.1, shares=[0.4, 0.9], parts=["tail", "head"], mask_readings=["per_sample", "global"],
+                         rankings=["contribution"])
     specs = rows.pose_specs(params, 32)
     assert list(specs)[:4] == ["baseline", "tail_tau0.1", "tail_40pct", "tail_90pct"]
     assert len(specs) == 1 + 2 * (1 + 2 * 2) + 2 and "head_90pct@global" in specs
@@ -50,7 +51,7 @@ def test_the_rows_cover_tau_and_every_part_and_share_under_each_reading():
     assert (ranked.part, ranked.fraction, ranked.ranking, ranked.reading) == ("head", 0.4, "contribution", "per_sample")
     assert specs["tail_40pct"].ranking == "magnitude"
     with pytest.raises(ValueError, match="rankings must hold only silu, contribution"):
-        rows.pose_specs(Params({**params.as_dict(), "rankings": ["magnitude"]}), 32)
+        rows.pose_specs(replace(params, rankings=["magnitude"]), 32)
     assert specs["head_90pct@global"].reading == "global" and specs["head_90pct@global"].fraction == 0.9
     assert specs["tail_tau0.1"].tau == 0.1 and specs["baseline"] is None
     assert rows.table7_row("threshold", 0.1, [0.9]) == "tail_tau0.1"

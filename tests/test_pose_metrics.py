@@ -1,10 +1,11 @@
 """The pose chapter's per-sample scores on hand-checkable cases: SSIM, PSNR, the LPIPS stand-in, pose, person."""
+from dataclasses import replace
 import pandas as pd
 import pytest
 import torch
 
 from semantic_bottleneck.chapters.pose.judging import PixelFeatures, Psnr, Ssim, make_judge
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings.chapters import PoseSettings
 from semantic_bottleneck.tiny import people
 from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
 from semantic_bottleneck.tiny.pose_eval import (KEYPOINT_OUTPUTS, FeatureDistance, PersonPreservation, PoseAccuracy,
@@ -94,15 +95,15 @@ def test_the_evaluation_extractor_reads_any_size_and_the_pixel_extractor_is_a_th
 
 def test_a_pixels_judge_scores_the_answers_themselves_as_perfect():
     answers = people.split_pairs("test", range(8)).answer
-    params = Params(dict(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=3, kid_subsets=2,
-                         kid_subset_size=4, profile="ci"))
+    params = PoseSettings(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=3, kid_subsets=2,
+                         kid_subset_size=4, profile="ci")
     judge = make_judge(params, Answers(answers))
     records = judge.records(answers, None, list(range(8)))
     scores = judge.score(records)
     assert scores["ssim"] == pytest.approx(1.0, abs=1e-3) and scores["fid"] == pytest.approx(0.0, abs=1e-3)
     assert [s.column for s in judge.scorers] == ["ssim", "psnr"]
     with pytest.raises(ValueError, match="evaluator must be one of tiny-eval, inception-lpips, pixels"):
-        make_judge(Params({**params.as_dict(), "evaluator": "clip"}), Answers(answers))
+        make_judge(replace(params, evaluator="clip"), Answers(answers))
 
 
 def test_fid_is_marked_not_meaningful_without_more_samples_than_feature_dimensions():
@@ -118,8 +119,8 @@ def test_labels_headline_and_protocol_follow_the_judge():
     from semantic_bottleneck.chapters.pose import judging
 
     answers = people.split_pairs("test", range(8)).answer
-    params = Params(dict(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2,
-                         kid_subset_size=4, profile="ci"))
+    params = PoseSettings(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2,
+                         kid_subset_size=4, profile="ci")
     pixels = make_judge(params, Answers(answers))  # 192-d thumbnails, 4 samples per seed: FID not meaningful
     assert judging.metric_names(pixels, 4) == {"lpips": "LPIPS", "fid": "FID (not meaningful: 4 per seed <= 192-d)"}
     assert judging.metric_names(pixels, 193)["fid"] == "FID"

@@ -45,10 +45,18 @@ def test_notebook_has_title_badge_colab_cell_parameters_and_footer(path):
     colab = nb.cells[1]
     assert "remove-cell" in colab.metadata.get("tags", []) and "google.colab" in colab.source
     assert "parameters" in nb.cells[2].metadata.get("tags", [])
-    profile_cell = nb.cells[3]  # in Colab, the profile's settings replace the parameters cell's defaults
-    assert "remove-cell" in profile_cell.metadata.get("tags", [])
-    assert f'apply_profile(profile, "{path.stem}", globals())' in profile_cell.source
+    assert f'start_run("{path.stem}", globals())' in nb.cells[3].source  # the settings, resolved before any compute
     assert "run.footer()" in nb.cells[-1].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_parameters_cell_is_the_chapters_typed_settings_with_their_defaults(path):
+    """Papermill and Colab read the parameters cell; the library reads `settings`: the two must not drift."""
+    from semantic_bottleneck.settings import settings_class
+
+    declared = papermill.inspect_notebook(str(path))
+    defaults = {name: ast.literal_eval(spec["default"]) for name, spec in declared.items()}
+    assert defaults == settings_class(path.stem).defaults()
 
 
 @pytest.mark.parametrize("profile", ["tiny", "ci", "paper"])

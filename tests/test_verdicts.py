@@ -4,7 +4,7 @@ import pytest
 from semantic_bottleneck.book import status_page
 from semantic_bottleneck.book.provenance import Run
 from semantic_bottleneck.chapters.verdicts import Verdict, model_label, verdict_sentences, verdict_table
-from semantic_bottleneck.profiles import Params
+from semantic_bottleneck.settings import Settings
 
 
 def _verdict(**changes):
@@ -33,7 +33,7 @@ def test_table_and_sentences_say_the_same_thing():
 
 def test_status_page_gathers_every_chapters_verdicts(tmp_path):
     for notebook, kinds in {"01_x": ["reproduced", "inverted"], "04_y": ["not testable here"]}.items():
-        run = Run(notebook, Params({"profile": "ci", "output_dir": str(tmp_path)}))
+        run = Run(notebook, Settings(profile="ci", output_dir=str(tmp_path)))
         run.save_verdicts(verdict_table([_verdict(phenomenon=f"p{i}", verdict=k) for i, k in enumerate(kinds)]))
     gathered = status_page.chapter_verdicts(tmp_path)
     assert list(gathered["notebook"]) == ["01_x", "01_x", "04_y"] and set(gathered["profile"]) == {"ci"}

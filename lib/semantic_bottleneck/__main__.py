@@ -53,8 +53,7 @@ def main(argv=None):
         command = partial(build, args.profile, only=args.only, force=args.force, render_html=not args.no_render,
                           debug=args.debug)
     elif args.command == "prune":
-        from .book.driver import resolved_parameters
-        command = partial(prune_command.run, args, resolved_parameters)
+        command = partial(prune_command.run, args)
     else:
         from .commands.stats_command import run
         command = partial(run, args)

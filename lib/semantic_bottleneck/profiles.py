@@ -1,9 +1,9 @@
-"""The three profiles, their parameter files (`params/<profile>.yaml`), and a notebook's parameters as one object.
+"""The three profiles, their parameter files (`params/<profile>.yaml`), and a notebook's parameters as set.
 
-A notebook's parameters cell holds its defaults, which are the `tiny` profile's; a profile file holds only what
-differs from them, one section per notebook. The files ship inside the package, so the book driver (papermill)
-and a notebook opened in Colab read the same settings: in Colab, the cell after a notebook's parameters cell
-applies its profile's section. `notebook_parameters` captures the parameters once, as a `Params`.
+A chapter's defaults are the `tiny` profile's (`settings.chapters`, repeated in its notebook's parameters cell); a
+profile file holds only what differs from them, one section per notebook. The files ship inside the package, so the
+book driver, plain papermill, Jupyter and Colab read the same ones (`settings.resolve` applies them).
+`notebook_parameters` captures what a notebook's globals hold right after its parameters cell.
 """
 from pathlib import Path
 
@@ -35,10 +35,25 @@ def read_utf8(path):
         raise ValueError(f"{path} line {line}: not UTF-8 text (byte 0x{data[err.start]:02x})") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        """The mapping of `node`, or a ConstructorError at the second occurrence of a key."""
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _yaml(path):
-    """The YAML document in `path`; ValueError naming the file and the line of a syntax error."""
+    """The YAML document in `path`; ValueError naming the file and the line of a syntax error or a repeated key."""
     try:
-        return yaml.safe_load(read_utf8(path))
+        return yaml.load(read_utf8(path), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -46,6 +61,13 @@ def _yaml(path):
         context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
         opened = f", {context} that starts on line {start.line + 1}" if context and start else ""
         raise ValueError(f"{path}{where}: not valid YAML ({what}{opened})") from None
+
+
+def profile_sections(profile, folder=PARAMS):
+    """The section names of `params/<profile>.yaml` (notebook names, and `all`)."""
+    path = Path(folder) / f"{check_profile(profile)}.yaml"
+    sections = _yaml(path) if path.exists() else {}
+    return list(sections or {}) if isinstance(sections, dict) else []
 
 
 def profile_parameters(profile, notebook, folder=PARAMS):
@@ -71,32 +93,10 @@ def profile_parameters(profile, notebook, folder=PARAMS):
     return {**(sections.get("all") or {}), **(sections.get(notebook) or {}), "profile": profile}
 
 
-def apply_profile(profile, notebook, namespace):
-    """Set `notebook`'s parameters for `profile` in `namespace` (a notebook's globals); prints what it set."""
-    params = profile_parameters(profile, notebook)
-    namespace.update(params)
-    print(f"{profile} profile: " + ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "profile"))
-    return params
-
-
-class Params:
-    """A notebook's parameters, read as attributes (`params.seeds`); `as_dict()` gives them back as a dict."""
-
-    def __init__(self, values):
-        self.__dict__.update(values)
-
-    def as_dict(self):
-        """The parameters as a plain dict, in the order of the parameters cell."""
-        return dict(self.__dict__)
-
-    def __repr__(self):
-        return "Params(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
-
-
 def notebook_parameters(namespace):
     """The parameters of a notebook from its globals: every plain value (number, string, list, dict, None) that
     the notebook defined by the time it is called, right after its parameters cell; checks `profile`."""
     values = {k: v for k, v in namespace.items()
               if not k.startswith("_") and k not in IPYTHON_NAMES and isinstance(v, PLAIN)}
     check_profile(values.get("profile"))
-    return Params(values)
+    return values

@@ -23,6 +23,7 @@ import nbformat
 from .. import profiles
 from ..cache import REPO_ROOT, lib_hash
 from ..profiles import profile_parameters, read_utf8
+from ..settings import SETTINGS, resolve, settings_class
 from .downloads import add_downloads
 from .status_page import write_status_page
 
@@ -87,10 +88,8 @@ def inspected_parameters(path):
 
 
 def resolved_parameters(profile, name):
-    """Every parameter of notebook `name` under `profile`: its parameters cell's defaults, then the profile file's."""
-    declared = inspected_parameters(NOTEBOOKS / f"{name}.ipynb")
-    defaults = {k: ast.literal_eval(v["default"]) for k, v in declared.items()}  # the parameters cell's literals
-    return {**defaults, **load_params(profile, name)}
+    """Every setting of chapter `name` under `profile` (`settings.resolve`), with the driver's output folder."""
+    return {**resolve(settings_class(name), {"profile": profile})[0].as_dict(), "output_dir": str(RESULTS)}
 
 
 def validate_params(path, params):
@@ -104,6 +103,11 @@ def validate_params(path, params):
         wrong_bool = isinstance(value, bool) and expected != "bool"
         if expected in TYPES and (wrong_bool or not isinstance(value, TYPES[expected])):
             raise BookError(f"{path.name}: parameter {name} must be {expected}, got {value!r}")
+    if path.stem in SETTINGS:  # a chapter: its typed settings check names, types and ranges before any compute
+        try:
+            resolve(SETTINGS[path.stem], params)
+        except ValueError as err:
+            raise BookError(f"{path.name}: {err}") from None
 
 
 def _declared_type(spec):

@@ -1,8 +1,10 @@
 """Where a notebook's numbers came from: profile, parameters, commit, lib hash, versions, wall time.
 
-`start_run(name, globals())` is called right after a notebook's parameters cell and captures its parameters
-once (`run.params`, handed to the library's protocol functions); `Run.footer()` ends the notebook, and
-`Run.save_results` writes the numbers the "Reproduction status" page reads.
+`start_run(name, globals())` is called right after a notebook's parameters cell: it builds the chapter's typed
+settings by the one rule of `settings.resolve` (defaults, the named profile's section, explicit overrides), writes
+the resolved values back into the notebook's globals, and records where each came from (`run.settings`, handed to
+the library). `Run.footer()` ends the notebook, and `Run.save_results` writes the numbers the "Reproduction status"
+page reads.
 """
 from dataclasses import dataclass, field
 import importlib.metadata
@@ -18,7 +20,8 @@ import torch
 
 from .. import __version__
 from ..cache import REPO_ROOT, lib_hash
-from ..profiles import Params, notebook_parameters
+from ..profiles import notebook_parameters
+from ..settings import Settings, resolve, settings_class
 
 VERDICTS_FOLDER = "verdicts"  # under a run's output_dir: one CSV of closing verdicts per notebook
 
@@ -73,21 +76,22 @@ def device_name():
 
 @dataclass
 class Run:
-    """One execution of a notebook: its parameters (`params.profile`, ...) and a clock started with it."""
+    """One execution of a notebook: its settings, where each came from, and a clock started with it."""
 
     notebook: str
-    params: Params
+    settings: Settings
+    sources: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
     @property
     def profile(self):
         """The profile the notebook runs under."""
-        return self.params.profile
+        return self.settings.profile
 
     def save_results(self, rows):
         """Write this notebook's headline numbers (rows of dicts: table, row, column, model, value) as CSV."""
         frame = pd.DataFrame(rows).assign(profile=self.profile, notebook=self.notebook)
-        out = Path(self.params.output_dir)
+        out = Path(self.settings.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / f"{self.notebook}.csv", index=False)
         return frame
@@ -95,16 +99,24 @@ class Run:
     def save_verdicts(self, table):
         """Write this notebook's verdict table (`chapters.verdicts.verdict_table`) for the status page's gathering."""
         frame = pd.DataFrame(table).assign(profile=self.profile, notebook=self.notebook)
-        out = Path(self.params.output_dir) / VERDICTS_FOLDER
+        out = Path(self.settings.output_dir) / VERDICTS_FOLDER
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / f"{self.notebook}.csv", index=False)
         return frame
+
+    def settings_sources(self):
+        """Where the settings came from, in words: the profile file, and every override by name."""
+        overrides = [k for k, v in self.sources.items() if v == "override"]
+        from_profile = sum(v == "profile" for v in self.sources.values())
+        return (f"{from_profile} from params/{self.profile}.yaml (in the package), the others the chapter's defaults"
+                + (f"; overridden here: {', '.join(overrides)}" if overrides else "; no override"))
 
     def provenance(self):
         """The provenance record as a dict."""
         return {
             "notebook": self.notebook, "profile": self.profile,
-            "parameters": json.dumps(self.params.as_dict(), default=str),
+            "settings": json.dumps(self.settings.as_dict(), default=str),
+            "settings from": self.settings_sources(),
             "code": code_version(), "lib": f"semantic_bottleneck {__version__}, hash {lib_hash()}",
             "torch": torch.__version__, "device": device_name(),
             "wall time": f"{time.perf_counter() - self.started:.1f} s",
@@ -115,27 +127,16 @@ class Run:
         return pd.DataFrame(self.provenance().items(), columns=["provenance", "value"]).set_index("provenance").style
 
 
-def declared_parameters(notebook, folder=REPO_ROOT / "notebooks"):
-    """The names the parameters cell of `notebooks/<notebook>.ipynb` assigns, or None without a checkout."""
-    path = Path(folder) / f"{notebook}.ipynb"
-    if not path.is_file():
-        return None
-    cells = json.loads(path.read_text())["cells"]
-    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    return [m.group(1) for m in re.finditer(r"^(\w+)\s*=", "".join(cell["source"]), re.M)]
-
-
 def start_run(notebook, namespace):
-    """Capture a notebook's parameters from its globals (`namespace`) and start the clock of its execution.
+    """Build a notebook's settings from its globals (`namespace`), write them back there, start the clock.
 
-    In a checkout the captured names must be exactly those of the notebook's parameters cell. Also makes
-    pandas show table cells in full: protocol and sampler descriptions are sentences, and a truncated one
-    ("ddim 20 steps (trailing spacing,...") hides what produced the numbers.
+    One rule wherever the notebook runs (the book driver, plain papermill, Jupyter, Colab): the chapter's defaults,
+    then `params/<profile>.yaml`'s section for the profile named, then every value that differs from both (an
+    explicit override). Unknown names fail before any compute, naming the nearest setting. Also makes pandas show
+    table cells in full: protocol and sampler descriptions are sentences, and a truncated one hides what produced
+    the numbers.
     """
-    params = notebook_parameters(namespace)
-    declared = declared_parameters(notebook)
-    if declared is not None and sorted(declared) != sorted(params.as_dict()):
-        raise ValueError(f"start_run must follow {notebook}'s parameters cell directly: captured "
-                         f"{sorted(params.as_dict())}, declared {sorted(declared)}")
+    settings, sources = resolve(settings_class(notebook), notebook_parameters(namespace))
+    namespace.update(settings.as_dict())
     pd.set_option("display.max_colwidth", None)
-    return Run(notebook, params)
+    return Run(notebook, settings, sources)

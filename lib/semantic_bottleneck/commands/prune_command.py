@@ -8,7 +8,7 @@ writes the whole table to `--out` (CSV, one line per row). A killed run restarte
 continues with the first unfinished row. A chapter joins the command with one entry of `CHAPTERS`, keyed by its
 notebook's name: its models, its judge and its studies.
 """
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 import os
 from pathlib import Path
 import sys
@@ -18,15 +18,16 @@ from typing import Callable
 import pandas as pd
 
 from ..chapters.audio import evaluators as audio_evaluators, task as audio_task
-from ..chapters.audio.rows import guided_specs, share_specs, unguided_params
+from ..chapters.audio.rows import guided_specs, share_specs, unguided_settings
 from ..chapters.pose import judging as pose_judging, runs as pose_runs
 from ..chapters.pose.rows import pose_specs
 from ..chapters.pruning.evaluators import make_judge
 from ..chapters.pruning.rows import table2_specs
 from ..checkpoints.download import WeightsError
 from ..condition.prune import PruneSpec
-from ..profiles import PROFILES, Params
+from ..profiles import PROFILES
 from ..registry import class_names, model
+from ..settings import resolve, settings_class
 from ..study.distributed import join_team
 from ..study.protocol import run_study
 
@@ -36,42 +37,42 @@ SPEC_FIELDS = {field.name: None for field in fields(PruneSpec)}  # the baseline'
 
 @dataclass(frozen=True)
 class SamplingChapter:
-    """How the command runs one notebook's pruning studies, each function taking the notebook's parameters."""
+    """How the command runs one notebook's pruning studies, each function taking the chapter's settings."""
 
-    models: Callable  # (params) -> the model names the notebook runs (`--model` overrides)
-    judge: Callable  # (params, model name) -> the `judge.metrics.Judge` its rows are scored with
-    studies: Callable  # (params, model name) -> {label: (params, make_specs)}, each one `run_study`
+    models: Callable  # (settings) -> the model names the notebook runs (`--model` overrides)
+    judge: Callable  # (settings, model name) -> the `judge.metrics.Judge` its rows are scored with
+    studies: Callable  # (settings, model name) -> {label: (settings, make_specs, sampler or None)}: `run_study`s
 
 
-def _pruning_judge(params, name):
+def _pruning_judge(settings, name):
     """Chapter 03's judge, with the model's class names (for the CLIP score)."""
-    return make_judge(params, class_names(name, params.profile))
+    return make_judge(settings, class_names(name, settings.profile))
 
 
-def _pose_studies(params, name):
+def _pose_studies(settings, name):
     """Chapter 04's studies: one per sampler preset (with and without guidance), as `chapters.pose.runs.studies`."""
-    return {preset: (Params({**params.as_dict(), "samplers": {name: preset}}), pose_specs) for preset in params.presets}
+    return {preset: (settings, pose_specs, preset) for preset in settings.presets}
 
 
-def _audio_studies(params, name):
+def _audio_studies(settings, name):
     """Chapter 05's studies, as `chapters.audio.task.run_studies`: guided (every row), unguided (share rows)."""
-    out = {"with guidance": (params, guided_specs)}
-    if params.unguided:
-        out["without guidance"] = (unguided_params(params), share_specs)
+    out = {"with guidance": (settings, guided_specs, None)}
+    if settings.unguided:
+        out["without guidance"] = (unguided_settings(settings), share_specs, None)
     return out
 
 
 CHAPTERS = {
-    "03_pruning": SamplingChapter(models=lambda params: params.models, judge=_pruning_judge,
-                                  studies=lambda params, name: {"pruning": (params, table2_specs)}),
+    "03_pruning": SamplingChapter(models=lambda settings: settings.models, judge=_pruning_judge,
+                                  studies=lambda settings, name: {"pruning": (settings, table2_specs, None)}),
     "04_pose_guided": SamplingChapter(
-        models=lambda params: params.models,
-        judge=lambda params, name: pose_judging.make_judge(params, pose_runs.load(name, params).conditions),
+        models=lambda settings: settings.models,
+        judge=lambda settings, name: pose_judging.make_judge(settings, pose_runs.load(name, settings).conditions),
         studies=_pose_studies),
     "05_video_to_audio": SamplingChapter(
-        models=lambda params: [params.model],
-        judge=lambda params, name: audio_evaluators.make_judge(params, audio_task.load(Params(
-            {**params.as_dict(), "model": name}))),
+        models=lambda settings: [settings.model],
+        judge=lambda settings, name: audio_evaluators.make_judge(
+            settings, audio_task.load(replace(settings, model=name))),
         studies=_audio_studies),
 }
 
@@ -107,16 +108,11 @@ def rows_frame(study, label):
     return pd.DataFrame(lines)
 
 
-def _parameters(args, notebook_parameters):
-    """The notebook's parameters under the profile with the row store in `--resume-dir`, its models, the CSV path."""
-    try:
-        values = notebook_parameters(args.profile, args.notebook)
-    except FileNotFoundError as err:
-        raise ValueError(f"{err.filename or err} not found: the command reads the notebook's parameters from a "
-                         "checkout of the repository (pip install -e .)") from None
+def _parameters(args):
+    """The chapter's settings under the profile with the row store in `--resume-dir`, its models, the CSV path."""
     resume_dir = Path(args.resume_dir).resolve()
-    params = Params({**values, "resume_dir": str(resume_dir)})
-    models = args.model or CHAPTERS[args.notebook].models(params)
+    settings = resolve(settings_class(args.notebook), {"profile": args.profile, "resume_dir": str(resume_dir)})[0]
+    models = args.model or CHAPTERS[args.notebook].models(settings)
     for name in models:
         model(name)  # ValueError listing the registry's names
     out = Path(args.out) if args.out else resume_dir / "rows.csv"
@@ -124,37 +120,38 @@ def _parameters(args, notebook_parameters):
         raise ValueError(f"resume-dir must be a folder; {resume_dir} is a file")
     if args.out and not out.parent.is_dir():
         raise ValueError(f"out must be a file in an existing folder; {out.parent} is not one")
-    return params, models, out
+    return settings, models, out
 
 
-def run(args, notebook_parameters):
-    """Run `prune` on parsed arguments; `notebook_parameters(profile, notebook)` gives a notebook's parameters.
+def run(args):
+    """Run `prune` on parsed arguments.
 
     0 on success, 2 on bad input, 1 when a download or the file system failed.
     """
     try:
-        params, models, out = _parameters(args, notebook_parameters)
+        settings, models, out = _parameters(args)
         chapter = CHAPTERS[args.notebook]
         judges = {}
         with join_team() as team:  # every process samples its share of each unfinished row; rank 0 stores it
             for name in models:
                 with team.lead_first():
-                    judges[name] = chapter.judge(params, name)
+                    judges[name] = chapter.judge(settings, name)
                 if team.size > 1:
-                    for study_params, make_specs in chapter.studies(params, name).values():
-                        run_study(name, study_params, judges[name], make_specs, progress=team.lead, team=team)
+                    for study_settings, make_specs, sampler in chapter.studies(settings, name).values():
+                        run_study(name, study_settings, judges[name], make_specs, progress=team.lead, team=team,
+                                  sampler=sampler)
             lead = team.lead
         if not lead:
             return 0
         # One process, as the notebook: every stored row is read back and scored (a team of one samples what is not)
-        table = pd.concat([rows_frame(run_study(name, study_params, judges[name], make_specs), label)
+        table = pd.concat([rows_frame(run_study(name, study_settings, judges[name], make_specs, sampler=sampler), label)
                            for name in models
-                           for label, (study_params, make_specs) in chapter.studies(params, name).items()],
+                           for label, (study_settings, make_specs, sampler) in chapter.studies(settings, name).items()],
                           ignore_index=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         table.to_csv(tmp, index=False)
         os.replace(tmp, out)
-        print(f"{len(table)} rows of {', '.join(models)} ({args.profile} profile; row store {params.resume_dir}) "
+        print(f"{len(table)} rows of {', '.join(models)} ({args.profile} profile; row store {settings.resume_dir}) "
               f"-> {out}")
     except (WeightsError, ValueError, OSError) as err:
         if args.debug:

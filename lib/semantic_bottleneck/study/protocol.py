@@ -176,28 +176,29 @@ class Study:
     embedding: object
 
 
-def run_study(name, params, judge, make_specs, progress=True, team=None):
-    """Load a model, sample the baseline and every row of `make_specs(params, dim)` on shared noise, score every seed.
+def run_study(name, settings, judge, make_specs, progress=True, team=None, sampler=None):
+    """Load a model, sample the baseline and every row of `make_specs(settings, dim)` on shared noise, score every seed.
 
-    From `params` (a notebook's parameters): `samplers` (model -> preset; default the registry's),
-    `samples_per_seed`, `seeds`, `seed`, `batch_size`, `device`, `dtype` (other than float32 runs the network
-    under autocast), `grid_samples` (images kept per row), `threads` (CPU threads while it runs; 0: torch's
-    default) and `resume_dir` (finished rows kept on disk, so that a re-run continues: `RowStore`).
+    The sampler preset is `sampler`, else the chapter's `samplers` (model -> preset), else the registry's. From
+    `settings` (a chapter's `settings.SamplingSettings`): `samples_per_seed`, `seeds`, `seed`, `batch_size`,
+    `device`, `dtype` (other than float32 runs the network under autocast), `grid_samples` (images kept per row),
+    `threads` (CPU threads while it runs; 0: torch's default) and `resume_dir` (finished rows kept on disk, so that
+    a re-run continues: `RowStore`).
     With a `team` of several processes (`distributed.join_team`), all of them sample every unfinished row into
     `resume_dir` and return None; a run on one process then reads the rows back and scores them (`run_rows`).
     """
     team = team or Team()
-    with cpu_threads(params.threads):
+    with cpu_threads(settings.threads):
         with team.lead_first():  # the lead trains or downloads what is not cached yet; the others then read it
-            loaded = load_network(name, params.profile, resolve_device(params.device), progress and team.lead)
-        changes = {} if params.dtype == "float32" else {"dtype": params.dtype}
-        config = preset(params.samplers.get(name) or model(name).sampler, **changes)
-        protocol = Protocol(name, config, params.samples_per_seed, params.seeds, params.seed, params.batch_size,
-                            loaded.conditions.describe(params.samples_per_seed))
-        specs = make_specs(params, loaded.dim)
+            loaded = load_network(name, settings.profile, resolve_device(settings.device), progress and team.lead)
+        changes = {} if settings.dtype == "float32" else {"dtype": settings.dtype}
+        config = preset(sampler or settings.samplers.get(name) or model(name).sampler, **changes)
+        protocol = Protocol(name, config, settings.samples_per_seed, settings.seeds, settings.seed, settings.batch_size,
+                            loaded.conditions.describe(settings.samples_per_seed))
+        specs = make_specs(settings, loaded.dim)
         long, images, per_sample = run_rows(loaded.network, specs, protocol, judge, loaded.conditions,
-                                            loaded.embedding, loaded.decode, params.grid_samples, progress,
-                                            params.resume_dir or None, team)
+                                            loaded.embedding, loaded.decode, settings.grid_samples, progress,
+                                            settings.resume_dir or None, team)
     if team.size > 1:
         return None
     protocol = replace(protocol, processes=describe_processes(long))

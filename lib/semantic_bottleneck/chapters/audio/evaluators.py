@@ -17,6 +17,7 @@ from ...sampling.generate import generate
 from ...sampling.presets import preset
 from ...tiny.audio_eval import audio_judge
 from ...tiny.audio_model import profile_runs
+from ...settings.chapters import AudioSettings
 from .rows import sampler_of
 
 EVALUATORS = ("audio-eval-network", "ast")
@@ -53,11 +54,11 @@ class AudioSetAgreement:
         return (logits.argmax(1) == expected).float()
 
 
-def unpruned_reference(loaded, extractor, params):
+def unpruned_reference(loaded, extractor, settings: AudioSettings):
     """AST features of `reference_size` unpruned samples (global indices from REFERENCE_OFFSET) and each file's
     most frequent top class among them."""
-    config = preset(sampler_of(params))
-    indices = range(REFERENCE_OFFSET, REFERENCE_OFFSET + params.reference_size)
+    config = preset(sampler_of(settings))
+    indices = range(REFERENCE_OFFSET, REFERENCE_OFFSET + settings.reference_size)
     features, top = [], []
 
     def on_batch(chunk, batch, images):
@@ -66,28 +67,28 @@ def unpruned_reference(loaded, extractor, params):
         features.append(f)
         top.append(logits.argmax(1))
 
-    generate(loaded.network, indices, params.seed, config, loaded.conditions, params.batch_size, decode=loaded.decode,
-             on_batch=on_batch, keep=False, progress=False)
+    generate(loaded.network, indices, settings.seed, config, loaded.conditions, settings.batch_size,
+             decode=loaded.decode, on_batch=on_batch, keep=False, progress=False)
     files, top = loaded.conditions.size, torch.cat(top).numpy()
     rows = np.arange(len(top)) + REFERENCE_OFFSET
     majority = [int(np.bincount(top[rows % files == k]).argmax()) for k in range(files)]
     return Reference.from_features(torch.cat(features), "unpruned samples, other noise"), majority
 
 
-def make_judge(params, loaded):
-    """The judge of `params.evaluator`, with the notebook's reference size and KID settings (and `params.threads`)."""
-    with cpu_threads(params.threads):
-        return _judge(params, loaded)
+def make_judge(settings: AudioSettings, loaded):
+    """The judge of `settings.evaluator`, with the chapter's reference size and KID settings (and its threads)."""
+    with cpu_threads(settings.threads):
+        return _judge(settings, loaded)
 
 
-def _judge(params, loaded):
-    if params.evaluator == "audio-eval-network":
-        return audio_judge(profile_runs(params.profile)[1], params.reference_size, params.kid_subsets,
-                           params.kid_subset_size)
-    if params.evaluator == "ast":
-        device = resolve_device(params.device)
+def _judge(settings: AudioSettings, loaded):
+    if settings.evaluator == "audio-eval-network":
+        return audio_judge(profile_runs(settings.profile)[1], settings.reference_size, settings.kid_subsets,
+                           settings.kid_subset_size)
+    if settings.evaluator == "ast":
+        device = resolve_device(settings.device)
         extractor = AstFeatures(loaded.info["sound"], *load_ast(AST_MODEL, device), device)
-        reference, majority = unpruned_reference(loaded, extractor, params)
+        reference, majority = unpruned_reference(loaded, extractor, settings)
         return Judge(extractor, AudioSetAgreement(majority, loaded.conditions.size), reference,
-                     kid_subsets=params.kid_subsets, kid_subset_size=params.kid_subset_size)
-    raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {params.evaluator!r}")
+                     kid_subsets=settings.kid_subsets, kid_subset_size=settings.kid_subset_size)
+    raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {settings.evaluator!r}")

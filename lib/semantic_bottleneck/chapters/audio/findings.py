@@ -17,6 +17,7 @@ import torch
 
 from ...condition.measure import cosine_summary, normalized_pr, similarity_row
 from ...paper import TOLERANCE, paper_numbers, paper_value
+from ...settings.chapters import AudioSettings
 from ..verdicts import Verdict
 from .report import METRIC_NAMES, reading
 from .rows import label, ranking_of
@@ -226,14 +227,14 @@ def ranking_verdicts(study, metrics, model):
     return out
 
 
-def verdicts(step, scores, study, metrics, params):
+def verdicts(step, scores, study, metrics, settings: AudioSettings):
     """Every closing verdict of the chapter, in the order of its sections: `step` and `scores` from `statistics`,
-    `study` the guided pruning study, `metrics` its metrics, `params` the notebook's (profile, seed)."""
-    row, spread = similarity_row(step.c, step.y, step.t), half_spread(step, seed=params.seed)
-    statistics_model = (f"{params.model}, {params.profile} profile, c at t0 of {len(step.indices)} test clips "
-                        f"(noise seed {params.seed})")
+    `study` the guided pruning study, `metrics` its metrics, `settings` the notebook's (profile, seed)."""
+    row, spread = similarity_row(step.c, step.y, step.t), half_spread(step, seed=settings.seed)
+    statistics_model = (f"{settings.model}, {settings.profile} profile, c at t0 of {len(step.indices)} test clips "
+                        f"(noise seed {settings.seed})")
     protocol = study.protocol
-    pruning_model = (f"{study.model}, {params.profile} profile, with guidance ({protocol.sampler.name}), base seed "
+    pruning_model = (f"{study.model}, {settings.profile} profile, with guidance ({protocol.sampler.name}), base seed "
                      f"{protocol.seed}, {protocol.seeds} seeds x {protocol.samples_per_seed} clips")
     return (statistics_verdicts(step, row, spread, statistics_model)
             + separation_verdicts(scores, len(step.indices), statistics_model)

@@ -10,49 +10,50 @@ the sampler's `-no-cfg` twin preset, with the per-sample share rows by |c_i| onl
 from dataclasses import replace
 
 from ...condition.prune import PruneSpec
-from ...profiles import Params
 from ...registry import model as registry_model
 from ...sampling.presets import PRESETS
+from ...settings.chapters import AudioSettings
 
 
-def share_specs(params, dim):
+def share_specs(settings: AudioSettings, dim):
     """The per-sample rows by share: a share of the tail, a number of head dimensions."""
-    specs = {f"tail_share{f:g}": PruneSpec("tail", fraction=f) for f in params.tail_shares}
-    specs.update({f"head_dims{n}": PruneSpec("head", fraction=n / dim) for n in params.head_dims})
+    specs = {f"tail_share{f:g}": PruneSpec("tail", fraction=f) for f in settings.tail_shares}
+    specs.update({f"head_dims{n}": PruneSpec("head", fraction=n / dim) for n in settings.head_dims})
     return specs
 
 
-def contribution_specs(params, dim):
+def contribution_specs(settings: AudioSettings, dim):
     """The per-sample rows ranked by contribution: a share of the tail, a number of head dimensions."""
     specs = {f"tail_contribution_share{f:g}": PruneSpec("tail", fraction=f, ranking="contribution")
-             for f in params.contribution_tail_shares}
+             for f in settings.contribution_tail_shares}
     specs.update({f"head_contribution_dims{n}": PruneSpec("head", fraction=n / dim, ranking="contribution")
-                  for n in params.contribution_head_dims})
+                  for n in settings.contribution_head_dims})
     return specs
 
 
-def guided_specs(params, dim):
+def guided_specs(settings: AudioSettings, dim):
     """Every row of the guided study: the share rows (by |c_i|, then by contribution), the tau rows, and the share
     rows by |c_i| with the global mask."""
-    specs = {**share_specs(params, dim), **contribution_specs(params, dim)}
-    specs.update({f"tail_tau{tau:g}": PruneSpec("tail", tau=tau) for tau in params.tail_taus})
-    specs.update({f"head_tau{tau:g}": PruneSpec("head", tau=tau) for tau in params.head_taus})
-    if params.global_rows:
-        specs.update({f"{row}@global": replace(spec, reading="global") for row, spec in share_specs(params, dim).items()})
+    specs = {**share_specs(settings, dim), **contribution_specs(settings, dim)}
+    specs.update({f"tail_tau{tau:g}": PruneSpec("tail", tau=tau) for tau in settings.tail_taus})
+    specs.update({f"head_tau{tau:g}": PruneSpec("head", tau=tau) for tau in settings.head_taus})
+    if settings.global_rows:
+        specs.update({f"{row}@global": replace(spec, reading="global")
+                      for row, spec in share_specs(settings, dim).items()})
     return specs
 
 
-def sampler_of(params):
+def sampler_of(settings: AudioSettings):
     """The sampler preset the notebook's model samples with (`samplers`, else the registry's)."""
-    return params.samplers.get(params.model) or registry_model(params.model).sampler
+    return settings.samplers.get(settings.model) or registry_model(settings.model).sampler
 
 
-def unguided_params(params):
-    """The notebook's parameters with the model's sampler switched to its `-no-cfg` twin (guidance scale 1)."""
-    name = f"{sampler_of(params)}-no-cfg"
+def unguided_settings(settings: AudioSettings):
+    """The settings with the model's sampler switched to its `-no-cfg` twin (guidance scale 1)."""
+    name = f"{sampler_of(settings)}-no-cfg"
     if name not in PRESETS:
-        raise ValueError(f"sampler {sampler_of(params)!r} has no guidance-free twin {name!r} in sampling.presets")
-    return Params({**params.as_dict(), "samplers": {**params.samplers, params.model: name}})
+        raise ValueError(f"sampler {sampler_of(settings)!r} has no guidance-free twin {name!r} in sampling.presets")
+    return replace(settings, samplers={**settings.samplers, settings.model: name})
 
 
 def ranking_of(row):

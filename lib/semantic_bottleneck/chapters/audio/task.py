@@ -12,44 +12,45 @@ from ...checkpoints.mdsgen import CAVP_ENV
 from ...devices import cpu_threads, resolve_device
 from ...registry import load_network
 from ...study.protocol import run_study
-from .rows import guided_specs, label, share_specs, unguided_params
+from ...settings.chapters import AudioSettings
+from .rows import guided_specs, label, share_specs, unguided_settings
 
 
-def load(params):
-    """The notebook's model as a `LoadedNetwork` (trained on first use in the tiny profiles), with `params.threads`;
-    a non-empty `params.cavp_features` names the folder of CAVP files the paper profile's model is conditioned on."""
-    if params.cavp_features:
-        os.environ[CAVP_ENV] = str(params.cavp_features)
-    with cpu_threads(params.threads):
-        return load_network(params.model, params.profile, resolve_device(params.device))
+def load(settings: AudioSettings):
+    """The notebook's model as a `LoadedNetwork` (trained on first use in the tiny profiles), with `settings.threads`;
+    a non-empty `settings.cavp_features` names the folder of CAVP files the paper profile's model is conditioned on."""
+    if settings.cavp_features:
+        os.environ[CAVP_ENV] = str(settings.cavp_features)
+    with cpu_threads(settings.threads):
+        return load_network(settings.model, settings.profile, resolve_device(settings.device))
 
 
-def task_table(loaded, params):
+def task_table(loaded, settings: AudioSettings):
     """What the model, its conditions and its sound are, with the numbers that qualify them (one-column table)."""
     info, sound = loaded.info, loaded.info["sound"]
-    rows = {"model": f"{params.model} ({loaded.family}), width of c d = {loaded.dim}",
-            "conditions": loaded.conditions.describe(params.samples_per_seed),
+    rows = {"model": f"{settings.model} ({loaded.family}), width of c d = {loaded.dim}",
+            "conditions": loaded.conditions.describe(settings.samples_per_seed),
             "spectrogram -> sound": sound.name}
     if "training" in info:
         record = info["training"]
         rows["training"] = (f"{record['steps']} steps of {record['batch_size']} clips ({record['train_clips']} train "
                             f"clips), final loss {record['final_loss']:.4f}, {record['train_seconds']:.0f} s when trained")
     if hasattr(sound, "round_trip_error"):
-        error = sound.round_trip_error(loaded.conditions.real_sound(range(params.grid_samples)))
+        error = sound.round_trip_error(loaded.conditions.real_sound(range(settings.grid_samples)))
         rows["mel round trip (spectrogram -> Griffin-Lim -> spectrogram)"] = (
             f"mean |error| {error['mean |dB| (audible bins)']:.2f} dB over the bins within 30 dB of each clip's peak "
             f"({100 * error['audible share of bins']:.0f}% of the bins; 95th percentile "
             f"{error['95th percentile |dB| (audible bins)']:.1f} dB), {error['mean |dB| (all bins)']:.2f} dB over all "
-            f"bins ({params.grid_samples} test clips)")
+            f"bins ({settings.grid_samples} test clips)")
     return pd.DataFrame({"value": rows})
 
 
-def run_studies(params, judge):
-    """The guided study (every row) and, with `params.unguided`, the unguided one (share rows) on the same noise."""
-    with cpu_threads(params.threads):
-        studies = {"with guidance": run_study(params.model, params, judge, guided_specs)}
-        if params.unguided:
-            studies["without guidance"] = run_study(params.model, unguided_params(params), judge, share_specs)
+def run_studies(settings: AudioSettings, judge):
+    """The guided study (every row) and, with `settings.unguided`, the unguided one (share rows) on the same noise."""
+    with cpu_threads(settings.threads):
+        studies = {"with guidance": run_study(settings.model, settings, judge, guided_specs)}
+        if settings.unguided:
+            studies["without guidance"] = run_study(settings.model, unguided_settings(settings), judge, share_specs)
     return studies
 
 

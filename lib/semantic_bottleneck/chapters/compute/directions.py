@@ -18,6 +18,7 @@ from ...study.protocol import run_study
 from ...tiny.audio_eval import audio_judge
 from ...tiny.audio_model import profile_runs
 from ...tiny.evaluation import classifier_judge
+from ...settings.chapters import ComputeSettings
 
 EVALUATORS = ("eval-classifier", "tiny-eval", "audio-eval-network")
 KINDS = ("coordinates", "directions")
@@ -37,10 +38,10 @@ def parse_row(row):
     return kind, int(rank)
 
 
-def rank_specs(params, dim):
-    """Every row: for each rank r < D of `params.ranks`, r coordinates (global mask) and r principal directions."""
+def rank_specs(settings: ComputeSettings, dim):
+    """Every row: for each rank r < D of `settings.ranks`, r coordinates (global mask) and r principal directions."""
     specs = {"baseline": None}
-    for rank in sorted(r for r in params.ranks if r < dim):
+    for rank in sorted(r for r in settings.ranks if r < dim):
         specs[row_id("coordinates", rank)] = PruneSpec("tail", fraction=(dim - rank) / dim, reading="global")
         specs[row_id("directions", rank)] = ProjectSpec(rank)
     return specs
@@ -53,29 +54,30 @@ def load_models(names, profile, threads, progress=True):
         return {name: load_network(name, profile, "cpu", progress) for name in names}
 
 
-def make_judge(name, params, progress=True):
-    """The judge of a tiny model by its evaluator in `params.evaluators`: the class model's classifier, the pose
+def make_judge(name, settings: ComputeSettings, progress=True):
+    """The judge of a tiny model by its evaluator in `settings.evaluators`: the class model's classifier, the pose
     model's evaluation network (against the real answers of the evaluated pairs) or the audio model's."""
-    evaluator = params.evaluators.get(name)
+    evaluator = settings.evaluators.get(name)
     if evaluator == "eval-classifier":
-        return classifier_judge(params.profile, params.reference_size, params.kid_subsets, params.kid_subset_size)
+        return classifier_judge(settings.profile, settings.reference_size, settings.kid_subsets,
+                                settings.kid_subset_size)
     if evaluator == "audio-eval-network":
-        return audio_judge(profile_runs(params.profile)[1], params.reference_size, params.kid_subsets,
-                           params.kid_subset_size, progress)
+        return audio_judge(profile_runs(settings.profile)[1], settings.reference_size, settings.kid_subsets,
+                           settings.kid_subset_size, progress)
     if evaluator == "tiny-eval":
-        with cpu_threads(params.threads):
-            pairs = load_network(name, params.profile, "cpu", progress).conditions
-            return pose_judge(params.profile, pairs, params.seeds * params.samples_per_seed, params.batch_size,
-                              params.kid_subsets, params.kid_subset_size, progress)
+        with cpu_threads(settings.threads):
+            pairs = load_network(name, settings.profile, "cpu", progress).conditions
+            return pose_judge(settings.profile, pairs, settings.seeds * settings.samples_per_seed, settings.batch_size,
+                              settings.kid_subsets, settings.kid_subset_size, progress)
     raise ValueError(f"evaluators must map {name} to one of {', '.join(EVALUATORS)}; got {evaluator!r}")
 
 
-def run_studies(params, progress=True):
-    """One study per model of `params.direction_models`, each with its evaluator: model -> (`Study`, judge)."""
+def run_studies(settings: ComputeSettings, progress=True):
+    """One study per model of `settings.direction_models`, each with its evaluator: model -> (`Study`, judge)."""
     out = {}
-    for name in params.direction_models:
-        judge = make_judge(name, params, progress)
-        out[name] = run_study(name, params, judge, rank_specs, progress), judge
+    for name in settings.direction_models:
+        judge = make_judge(name, settings, progress)
+        out[name] = run_study(name, settings, judge, rank_specs, progress), judge
     return out
 
 

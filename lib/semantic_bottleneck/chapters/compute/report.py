@@ -15,6 +15,7 @@ from ...paper import paper_value
 from ...registry import model as registry_model
 from ...sampling.generate import generate
 from ...sampling.presets import preset
+from ...settings.chapters import ComputeSettings
 from .cost import state_bytes
 from .directions import KINDS, head_to_head, rank_points
 from .verdicts import eligible_ranks, rank_outcomes
@@ -39,13 +40,13 @@ def kept_masks(embedding, shares):
 
 
 @torch.no_grad()
-def pruned_against_compressed(loaded, compressed, params):
-    """Samples of `params.compress_model` (`loaded`) under the pruner (global mask, every step) and of its compressed
-    network on the same noise and conditions: their largest absolute difference (one-row table). From `params`:
+def pruned_against_compressed(loaded, compressed, settings: ComputeSettings):
+    """Samples of `settings.compress_model` (`loaded`) under the pruner (global mask, every step) and of its compressed
+    network on the same noise and conditions: their largest absolute difference (one-row table). From `settings`:
     `equality_samples`, `seed`, `samplers` (default: the registry's), `threads`."""
-    sampler = params.samplers.get(params.compress_model) or registry_model(params.compress_model).sampler
-    with cpu_threads(params.threads):
-        return _pruned_against_compressed(loaded, compressed, preset(sampler), params.equality_samples, params.seed)
+    sampler = settings.samplers.get(settings.compress_model) or registry_model(settings.compress_model).sampler
+    with cpu_threads(settings.threads):
+        return _pruned_against_compressed(loaded, compressed, preset(sampler), settings.equality_samples, settings.seed)
 
 
 def _pruned_against_compressed(loaded, compressed, config, count, seed):
@@ -76,13 +77,13 @@ def checkpoint_sentence(compressed, dense):
 def cost_sentence(costs):
     """The parameters and FLOPs of the modulation layers, for the first architecture and across all of them."""
     first = costs.iloc[0]
-    params, flops = costs["modulation share of parameters"], costs["modulation share of FLOPs"]
+    shares, flops = costs["modulation share of parameters"], costs["modulation share of FLOPs"]
     return (f"In {costs.index[0]} the {int(first['modulation layers'])} adaLN modulation layers hold "
             f"{100 * first['modulation share of parameters']:.1f}% of the {first['parameters (M)']:.1f}M parameters, "
             f"but compute {100 * first['modulation share of FLOPs']:.2f}% of the FLOPs of a forward pass "
             f"({first['modulation MFLOP per sample']:.0f} MFLOP of {first['GFLOP per sample']:.0f} GFLOP per sample): "
             f"they run once per sample, the rest of the network once per token. Across the {len(costs)} architectures "
-            f"the share of parameters ranges from {100 * params.min():.1f}% to {100 * params.max():.1f}%, the share "
+            f"the share of parameters ranges from {100 * shares.min():.1f}% to {100 * shares.max():.1f}%, the share "
             f"of FLOPs from {100 * flops.min():.2f}% to {100 * flops.max():.2f}%." + _source_pass_clause(costs))
 
 

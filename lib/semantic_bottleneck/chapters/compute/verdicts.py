@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...devices import resolve_device
 from ...paper import paper_value
+from ...settings.chapters import ComputeSettings
 from ..verdicts import Verdict
 from .directions import LOWER_IS_BETTER, head_to_head, rank_points
 
@@ -36,16 +37,16 @@ def cost_verdicts(costs, tiny, profile):
     official, small = _official(costs, tiny), costs.loc[[name for name in tiny if name in costs.index]]
     model = (f"{len(official)} official layouts at their released sizes (counted on the meta device, no weights); "
              f"the tiny models of the {profile} profile")
-    params, flops = official["modulation share of parameters"], official["modulation share of FLOPs"]
+    shares, flops = official["modulation share of parameters"], official["modulation share of FLOPs"]
     source = official["of which source-latent pass (GFLOP)"]
     source_text = (f"; X-MDPT's counts include the official forward's second pass of every block over the source "
                    f"latent ({_gflop(source)} GFLOP per sample)" if source.gt(0).any() else "")
     rule = f"counts (no noise); a share below {100 * NEGLIGIBLE:g}% of the network counts as no saving (our rule)"
     return [
         Verdict("sparse conditioning saves parameters", FIG_42,
-                f"the adaLN modulation layers hold {_range(params)} of the parameters (tiny models: "
+                f"the adaLN modulation layers hold {_range(shares)} of the parameters (tiny models: "
                 f"{_range(small['modulation share of parameters'])}); head-only conditioning deletes the zeroed share "
-                "of their input columns", "reproduced" if params.min() >= NEGLIGIBLE else "not reproduced", rule,
+                "of their input columns", "reproduced" if shares.min() >= NEGLIGIBLE else "not reproduced", rule,
                 model),
         Verdict("sparse conditioning saves computation", FIG_42,
                 f"the modulation layers compute {_range(flops, digits=2)} of the FLOPs of a forward pass (tiny models: "
@@ -154,14 +155,14 @@ def direction_verdict(name, study, metrics, profile):
                    "interval excluding zero", f"{name}, profile {profile}, base seed {study.protocol.seed}")
 
 
-def verdicts(costs, tiny, equal, compression, paper_rows, studies, metric, params):
+def verdicts(costs, tiny, equal, compression, paper_rows, studies, metric, settings: ComputeSettings):
     """Every closing verdict of the chapter, in the order of its sections: `costs` (`cost.costs_table`; `tiny` its
     tiny rows), `equal` (`report.pruned_against_compressed`), `compression` (`cost.compression_table`; `paper_rows`
     its rows at Table 2's kept shares), `studies` (`directions.run_studies`), `metric` beside each agreement, and the
-    notebook's `params` (compress_model, profile, seed, device, threads)."""
-    model, profile = params.compress_model, params.profile
-    machine = f"timed on {resolve_device(params.device)}, CPU threads: {params.threads or 'torch default'}"
-    rows = [*cost_verdicts(costs, tiny, profile), equality_verdict(equal, model, profile, params.seed),
+    notebook's `settings` (compress_model, profile, seed, device, threads)."""
+    model, profile = settings.compress_model, settings.profile
+    machine = f"timed on {resolve_device(settings.device)}, CPU threads: {settings.threads or 'torch default'}"
+    rows = [*cost_verdicts(costs, tiny, profile), equality_verdict(equal, model, profile, settings.seed),
             time_verdict(compression, paper_rows, model, profile, machine)]
     for name, (study, judge) in studies.items():
         rows.append(direction_verdict(name, study, list(dict.fromkeys([metric, judge.agreement.column])), profile))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...condition.prune import PruneSpec, count_for_fraction
 from ...judge.metrics import METRIC_NAMES
+from ...settings.chapters import MechanismSettings
 from ..captions import captioned
 from ..figures import level_grid
 
@@ -31,10 +32,10 @@ def row_label(row, dim=None):
     return f"{part} {100 * share:g}%{count}"
 
 
-def mechanism_specs(params, dim):
+def mechanism_specs(settings: MechanismSettings, dim):
     """The chapter's rows: the tail at each of `tail_shares`, the head at each of `head_shares` (per sample)."""
-    return {**{row_id("tail", s): PruneSpec("tail", fraction=s) for s in params.tail_shares},
-            **{row_id("head", s): PruneSpec("head", fraction=s) for s in params.head_shares}}
+    return {**{row_id("tail", s): PruneSpec("tail", fraction=s) for s in settings.tail_shares},
+            **{row_id("head", s): PruneSpec("head", fraction=s) for s in settings.head_shares}}
 
 
 def _get(study, row, metric):

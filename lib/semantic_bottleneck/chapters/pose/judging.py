@@ -20,6 +20,7 @@ from ...devices import resolve_device
 from ...judge.features import InceptionFeatures
 from ...judge.metrics import Judge, Reference, concat_records
 from ...tiny.pose_eval import FeatureDistance, PersonPreservation, PoseAccuracy, PoseEvalFeatures, load_eval_network
+from ...settings.chapters import PoseSettings
 
 EVALUATORS = ("tiny-eval", "inception-lpips", "pixels")
 REAL, COPY = "the real answers", "the source image, copied"  # the rows of `calibration`
@@ -93,24 +94,25 @@ class PixelFeatures:
         return thumbnails.cpu(), torch.zeros(len(images), 1)
 
 
-def make_judge(params, pairs, progress=True):
-    """The judge of `params.evaluator` for a pair source, against the real answers of every evaluated pair."""
-    if params.evaluator not in EVALUATORS:
-        raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {params.evaluator!r}")
-    device = resolve_device(params.device)
-    if params.evaluator == "tiny-eval":
-        network, _ = load_eval_network(params.profile, progress)
+def make_judge(settings: PoseSettings, pairs, progress=True):
+    """The judge of `settings.evaluator` for a pair source, against the real answers of every evaluated pair."""
+    if settings.evaluator not in EVALUATORS:
+        raise ValueError(f"evaluator must be one of {', '.join(EVALUATORS)}; got {settings.evaluator!r}")
+    device = resolve_device(settings.device)
+    if settings.evaluator == "tiny-eval":
+        network, _ = load_eval_network(settings.profile, progress)
         extractor = PoseEvalFeatures(network)
         scorers = [Ssim(pairs), FeatureDistance(network, pairs), Psnr(pairs), PoseAccuracy(pairs), PersonPreservation(pairs)]
-    elif params.evaluator == "inception-lpips":
+    elif settings.evaluator == "inception-lpips":
         extractor, scorers = InceptionFeatures(device), [Ssim(pairs), Lpips(pairs, device), Psnr(pairs)]
     else:
         extractor, scorers = PixelFeatures(), [Ssim(pairs), Psnr(pairs)]
-    indices = list(range(params.seeds * params.samples_per_seed))
-    features = torch.cat([extractor(pairs.answers(indices[start:start + params.batch_size]))[0]
-                          for start in range(0, len(indices), params.batch_size)])
+    indices = list(range(settings.seeds * settings.samples_per_seed))
+    features = torch.cat([extractor(pairs.answers(indices[start:start + settings.batch_size]))[0]
+                          for start in range(0, len(indices), settings.batch_size)])
     reference = Reference.from_features(features, f"the real answers of the {len(indices)} evaluated pairs")
-    return Judge(extractor, scorers, reference, kid_subsets=params.kid_subsets, kid_subset_size=params.kid_subset_size)
+    return Judge(extractor, scorers, reference, kid_subsets=settings.kid_subsets,
+                 kid_subset_size=settings.kid_subset_size)
 
 
 def feature_width(judge):

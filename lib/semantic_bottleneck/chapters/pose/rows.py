@@ -9,6 +9,7 @@ tail and a head row at Table 7's share, per sample: `<part>_40pct_by_<ranking>`.
 """
 from ...condition.prune import PARTS, PruneSpec
 from ...condition.reach import RANKINGS
+from ...settings.chapters import PoseSettings
 
 MAPPINGS = ("threshold", "fraction")
 PAPER_T7_ROW = "tail_tau0.1_40pct"  # the paper's pruned row: tau = 0.1, which it says removes 40%
@@ -25,21 +26,21 @@ def ranked_row_id(part, ranking):
     return f"{part}_{round(100 * paper_share())}pct_by_{ranking}"
 
 
-def pose_specs(params, dim):
+def pose_specs(settings: PoseSettings, dim):
     """Every row of the chapter: the baseline, tail tau, and each part and share, under each mask reading; then tail
-    and head at Table 7's share under each ranking of `params.rankings` (per sample)."""
+    and head at Table 7's share under each ranking of `settings.rankings` (per sample)."""
     specs = {"baseline": None}
-    first = params.mask_readings[0]
-    for reading in params.mask_readings:
-        specs[row_id("tail", reading, first, tau=params.tau)] = PruneSpec("tail", tau=params.tau, reading=reading)
-        for part in params.parts:
-            for share in params.shares:
+    first = settings.mask_readings[0]
+    for reading in settings.mask_readings:
+        specs[row_id("tail", reading, first, tau=settings.tau)] = PruneSpec("tail", tau=settings.tau, reading=reading)
+        for part in settings.parts:
+            for share in settings.shares:
                 specs[row_id(part, reading, first, share=share)] = PruneSpec(part, fraction=share, reading=reading)
     extra = [r for r in RANKINGS if r != "magnitude"]
-    if any(r not in extra for r in params.rankings):
+    if any(r not in extra for r in settings.rankings):
         raise ValueError(f"rankings must hold only {', '.join(extra)} (|c_i| rows are the share rows); "
-                         f"got {list(params.rankings)}")
-    for ranking in params.rankings:
+                         f"got {list(settings.rankings)}")
+    for ranking in settings.rankings:
         for part in PARTS:
             specs[ranked_row_id(part, ranking)] = PruneSpec(part, fraction=paper_share(), ranking=ranking)
     return specs

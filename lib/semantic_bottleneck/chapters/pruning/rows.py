@@ -8,6 +8,7 @@ from dataclasses import replace
 from ...condition.prune import PruneSpec, count_readings
 from ...condition.reach import RANKINGS, check_ranking
 from ...paper import paper_table, paper_value
+from ...settings.chapters import PruningSettings
 
 PAPER_D = int(paper_value("T1", "d", "REPA"))  # Table 2 counts dimensions of REPA's c
 MAPPINGS = ("fraction", "threshold")
@@ -51,29 +52,29 @@ def row_specs(mapping, reading="per_sample", k=1):
     return out
 
 
-def extra_specs(params, dim):
-    """Rows beyond the paper's, from a notebook's parameters: the tau=0.01 rows with the other mask reading
+def extra_specs(settings: PruningSettings, dim):
+    """Rows beyond the paper's, from the chapter's settings: the tau=0.01 rows with the other mask reading
     (`other_reading_rows`) and pruning the conditional branch only (`branch_rows`), and sweeps over the share
     removed (`sweep_tail_fractions`, `sweep_head_dims`; every step, per sample) and over k (`sweep_k`).
 
     Names: `<row>@<reading>`, `<row>@conditional`, `sweep_tail_<share>`, `sweep_head_<n>dims`, `k_sweep_<k>`,
     and the SiLU-aware rows `<row>@<ranking>` (`ranking_specs`).
     """
-    paper = row_specs(params.row_mapping, params.mask_reading, params.last_k)
+    paper = row_specs(settings.row_mapping, settings.mask_reading, settings.last_k)
     tau_rows = {row: spec for row, spec in paper.items() if row.startswith("tail_tau0.01_")}
     out = {}
-    if params.other_reading_rows:
-        other = "global" if params.mask_reading == "per_sample" else "per_sample"
+    if settings.other_reading_rows:
+        other = "global" if settings.mask_reading == "per_sample" else "per_sample"
         out.update({f"{row}@{other}": replace(spec, reading=other) for row, spec in tau_rows.items()})
-    if params.branch_rows:
+    if settings.branch_rows:
         out.update({f"{row}@conditional": replace(spec, branch="conditional") for row, spec in tau_rows.items()})
-    for f in params.sweep_tail_fractions:
+    for f in settings.sweep_tail_fractions:
         out[f"sweep_tail_{f:.3f}"] = PruneSpec("tail", fraction=f)
-    for n in params.sweep_head_dims:
+    for n in settings.sweep_head_dims:
         out[f"sweep_head_{n}dims"] = PruneSpec("head", fraction=n / dim)
-    for k in params.sweep_k:
+    for k in settings.sweep_k:
         out[f"k_sweep_{k}"] = replace(paper["tail_tau0.01_last_k_steps"], k=k)
-    out.update(ranking_specs(params.rankings, params.ranking_rows, params.mask_reading))
+    out.update(ranking_specs(settings.rankings, settings.ranking_rows, settings.mask_reading))
     return out
 
 
@@ -108,6 +109,6 @@ def removed_dims_readings(embedding, step_timesteps):
                           paper_column="paper (REPA; also MG and LightningDiT at τ=0.01)")
 
 
-def table2_specs(params, dim):
-    """Every row a pruning chapter runs for a model of width `dim`: Table 2's rows and the sweeps, from its parameters."""
-    return {**row_specs(params.row_mapping, params.mask_reading, params.last_k), **extra_specs(params, dim)}
+def table2_specs(settings: PruningSettings, dim):
+    """Every row a pruning chapter runs for a model of width `dim`: Table 2's rows and the sweeps, from its settings."""
+    return {**row_specs(settings.row_mapping, settings.mask_reading, settings.last_k), **extra_specs(settings, dim)}

@@ -1,0 +1,22 @@
+"""Typed settings: every chapter's settings as one frozen dataclass (`chapters`), built and checked by one rule
+(`core.resolve`: defaults, then the profile's section, then explicit overrides) before any compute.
+
+May import: `profiles` (the profile files). Everything above it builds settings from here: notebooks
+(`book.provenance.start_run`), the book driver, the `prune` command and the tests.
+"""
+from .chapters import (AudioSettings, ComputeSettings, MechanismSettings, PoseSettings, PruningSettings,
+                       SimilaritySettings, SparsitySettings)
+from .core import SamplingSettings, Settings, resolve
+
+SETTINGS = {cls.chapter: cls for cls in (SimilaritySettings, SparsitySettings, PruningSettings, PoseSettings,
+                                         AudioSettings, ComputeSettings, MechanismSettings)}
+
+
+def settings_class(notebook):
+    """The settings class of a notebook, or ValueError naming the notebooks that have one."""
+    if notebook not in SETTINGS:
+        raise ValueError(f"notebook must be one of {', '.join(SETTINGS)}; got {notebook!r}")
+    return SETTINGS[notebook]
+
+
+__all__ = ["SETTINGS", "SamplingSettings", "Settings", "resolve", "settings_class"]
