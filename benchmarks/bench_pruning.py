@@ -20,11 +20,10 @@ BUDGET_S = {"ci": 120, "tiny": 240}
 
 
 def notebook_params(profile):
-    """The chapter's parameters under a profile, as a notebook's `Params`."""
-    from semantic_bottleneck.book.driver import resolved_parameters
-    from semantic_bottleneck.profiles import Params
+    """The chapter's typed settings under a profile, as its notebook builds them."""
+    from semantic_bottleneck.settings import resolve, settings_class
 
-    return Params(resolved_parameters(profile, NAME))
+    return resolve(settings_class(NAME), {"profile": profile})[0]
 
 
 def sample_steps(params):
