@@ -25,7 +25,8 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--architectures", nargs="+", default=["DiT-XL/2, SiT-XL/2 (learned variance)"],
-                        choices=list(cost.OFFICIAL), metavar="LABEL", help="labels of chapters.compute.cost.OFFICIAL")
+                        choices=list(cost.official_architectures()), metavar="LABEL",
+                        help="labels of chapters.compute.cost.official_architectures()")
     parser.add_argument("--sweep", nargs="*", type=float, default=[0.1], help="kept shares beside Table 2's")
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per network (after one warm-up)")
@@ -34,7 +35,7 @@ def main():
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
     start = time.perf_counter()
-    costs = cost.costs_table(cost.OFFICIAL)
+    costs = cost.costs_table(cost.official_architectures())
     print(costs.to_string(float_format="{:.4g}".format), flush=True)
     shares = [*report.paper_kept_shares().values(), *args.sweep]
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):

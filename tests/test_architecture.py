@@ -1,5 +1,6 @@
 """The library's layout: groups by job, each importing only the groups below it, and no import cycles."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,32 @@ def test_every_subpackage_says_what_it_holds(path):
     assert doc, f"{path.parent.name} has no docstring"
     if path.parent.parent == LIB:
         assert "May import:" in doc, f"{path.parent.name}'s docstring does not say what it may import"
+
+
+def declared_imports(path):
+    """The groups a subpackage's docstring says it may import: the backticked names of the first sentence after
+    "May import:" (asides in parentheses left out), or, where it says "every group below it", every lower group but
+    those it names as "excluded"."""
+    doc = ast.get_docstring(ast.parse(path.read_text()))
+    sentence = re.split(r"\.\s", doc.split("May import:", 1)[1] + " ", maxsplit=1)[0]
+    if "every group below it" in sentence:
+        excluded = set(re.findall(r"`([a-z_]+)` excluded", sentence))
+        return {g for g, level in LEVELS.items() if level < LEVELS[path.parent.name]} - excluded
+    return set(re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", sentence))) & set(LEVELS)
+
+
+SUBPACKAGES = sorted(p for p in LIB.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("path", SUBPACKAGES, ids=lambda p: p.parent.name)
+def test_every_subpackage_imports_only_what_its_docstring_declares(path):
+    me = path.parent.name
+    used = {}
+    for module in path.parent.rglob("*.py"):
+        for target, line in internal_imports(module):
+            if target != PACKAGE and group(target)[0] != me:
+                used.setdefault(group(target)[0], f"{module.relative_to(LIB)}:{line}")
+    undeclared = {g: where for g, where in used.items() if g not in declared_imports(path)}
+    assert not undeclared, f"{me}/__init__.py's 'May import:' omits what it imports: {undeclared}"
+    assert declared_imports(path) <= {g for g, level in LEVELS.items() if level < LEVELS[me]}, \
+        f"{me}/__init__.py declares a group that is not below it"

@@ -17,7 +17,7 @@ import helpers
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
 
-PARAMS = {"model": "mdsgen-b", "evaluator": "ast", "stat_clips": 3, "samples_per_seed": 4, "seeds": 2,
+PARAMS = {"model": "mdsgen-b", "judge": "ast", "stat_clips": 3, "samples_per_seed": 4, "seeds": 2,
           "tail_shares": [0.5], "head_dims": [2], "tail_taus": [0.01], "head_taus": [], "reference_size": 4,
           "kid_subset_size": 2, "batch_size": 4, "grid_samples": 2, "players": 2,
           "grid_rows": ["tail_share0.5", "head_dims2"], "player_rows": ["tail_share0.5"],

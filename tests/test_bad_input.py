@@ -152,13 +152,15 @@ def test_an_unexpected_exception_is_one_line_too(tmp_path, capsys, monkeypatch):
 
 
 def test_every_family_states_the_range_of_t_and_checks_it():
-    from semantic_bottleneck.checkpoints.families import FAMILIES, check_t, family_row
+    from semantic_bottleneck.checkpoints.families import check_t
+    from semantic_bottleneck.registry import family_facts, family_names
 
-    assert all(f.t_range is not None and f.t_range[0] < f.t_range[1] for f in FAMILIES)
-    assert all(check_t(f, f.t0) == f.t0 for f in FAMILIES)  # the first denoising step lies in the range
-    assert check_t(family_row("sit"), 0.37) == 0.37 and check_t(family_row("dit"), 500) == 500.0
+    families = [family_facts(name) for name in family_names()]
+    assert all(f.t_range is not None and f.t_range[0] < f.t_range[1] for f in families)
+    assert all(check_t(f, f.t0) == f.t0 for f in families)  # the first denoising step lies in the range
+    assert check_t(family_facts("sit"), 0.37) == 0.37 and check_t(family_facts("dit"), 500) == 500.0
     with pytest.raises(ValueError, match=r"t must be an integer in \[0, 999\] for family mdt; got 'soon'"):
-        check_t(family_row("mdt"), "soon")
+        check_t(family_facts("mdt"), "soon")
 
 
 def test_good_files_around_the_edges_still_read(tmp_path, capsys):

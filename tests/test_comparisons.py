@@ -6,7 +6,6 @@ import torch
 from semantic_bottleneck import registry
 from semantic_bottleneck.chapters.pruning import figures, report
 from semantic_bottleneck.chapters.sparsity import headtail
-from semantic_bottleneck.checkpoints.families import family_row
 from semantic_bottleneck.judge.metrics import Judge, Reference
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.protocol import Protocol, Study
@@ -72,7 +71,7 @@ def test_two_grid_rows_removing_the_same_share_keep_a_line_each():
 def test_labels_name_what_runs():
     dit = registry.model("dit-xl")
     assert preset(dit.sampler).guidance_scale == 1.5 and "ema" in dit.source.decoder.name
-    assert "cfg 1.5" in family_row("dit").sampler and "sd-vae-ft-ema" in family_row("dit").sampler
+    assert "cfg 1.5" in dit.facts.sampler and "sd-vae-ft-ema" in dit.facts.sampler
     sit = registry.model("sit-xl")
     assert preset(sit.sampler).guidance_scale == 4.0 and "mse" in sit.source.decoder.name
     assert registry.model("diffusers-dit-xl").source.decoder.name == "facebook/DiT-XL-2-256/vae"

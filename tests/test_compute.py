@@ -72,7 +72,7 @@ def test_mdt_side_blocks_are_counted_as_never_run():
 
 
 def test_dit_xl_modulation_layers_hold_a_third_of_its_parameters():
-    costs = cost.layout_costs(cost.OFFICIAL["REPA, MG (SiT-XL/2, no variance)"])
+    costs = cost.layout_costs(cost.official_architectures()["REPA, MG (SiT-XL/2, no variance)"])
     d = 1152
     assert costs["modulation parameters (M)"] * 1e6 == 28 * (d * 6 * d + 6 * d) + d * 2 * d + 2 * d
     with torch.device("meta"):
@@ -234,10 +234,11 @@ class RandomBase:
 
 
 def test_a_registered_compressed_model_is_written_once_and_read_from_its_file(tmp_cache):
+    from semantic_bottleneck.checkpoints.families import TINY
     from semantic_bottleneck.registry import Model
 
     base = RandomBase()
-    entry = Model("small-compressed", "tiny", CompressedModel(base, "small", 0.5), "tiny-ddim-10", "shape classes")
+    entry = Model("small-compressed", TINY, CompressedModel(base, "small", 0.5), "tiny-ddim-10", "shape classes")
     loaded = entry.source.network(entry, "ci")
     path = loaded.info["checkpoint"]
     written = tmp_cache.joinpath(path).stat().st_mtime_ns

@@ -17,16 +17,15 @@ import torch
 
 from semantic_bottleneck.__main__ import main
 from semantic_bottleneck.book.driver import resolved_parameters
-from semantic_bottleneck.chapters.pruning import evaluators
 from semantic_bottleneck.chapters.pruning.rows import row_specs, table2_specs
 from semantic_bottleneck.condition.embedding import ConditionEmbedding
 from semantic_bottleneck.nets.dit import DiTConfig
 from semantic_bottleneck.settings import resolve, settings_class
-from semantic_bottleneck.registry import class_names
 from semantic_bottleneck.sampling.conditions import ClassLabels
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study import protocol as study
 from semantic_bottleneck.study.distributed import Team
+from semantic_bottleneck.study.judges import build_judge
 import helpers
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -189,7 +188,7 @@ def test_a_run_killed_after_its_first_row_continues_on_one_process_with_the_same
 def test_the_notebook_pointed_at_the_row_store_renders_without_sampling(two_processes, monkeypatch):
     folder, table = two_processes
     params = resolve(settings_class("03_pruning"), {"profile": "ci", "resume_dir": str(folder)})[0]
-    judge = evaluators.make_judge(params, class_names("tiny-class", "ci"))  # as the notebook's cell
+    judge = build_judge(params.judge, params, model="tiny-class")  # as the notebook's cell
     monkeypatch.setattr(study, "generate", lambda *args, **kwargs: pytest.fail("a stored row was sampled again"))
     result = study.run_study("tiny-class", params, judge, table2_specs, progress=False)
     assert result.protocol.table(judge)["value"]["processes"].startswith("2 (every row):")

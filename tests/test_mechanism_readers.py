@@ -16,7 +16,6 @@ from semantic_bottleneck.__main__ import main
 from semantic_bottleneck.chapters.mechanisms import paper_models
 from semantic_bottleneck.checkpoints import mechanism_readers as readers
 from semantic_bottleneck.checkpoints.download import CACHE_ENV, WeightsError
-from semantic_bottleneck.checkpoints.families import family_row
 from semantic_bottleneck.condition.measure import cosine_summary, normalized_pr
 from semantic_bottleneck.paper import paper_value
 
@@ -183,7 +182,7 @@ def test_uvit_reads_only_its_label_table_and_matches_the_official_tokens(offline
     monkeypatch.setattr(readers, "open_checkpoint", spying_open)
     embedding = registry.load_embedding("uvit-h", "paper")
     assert opened_keys == ["label_emb.weight"]  # no time MLP in U-ViT-H/2: the time token is the sinusoid
-    assert embedding.info["t0"] == family_row("uvit").t0 == 1000 and embedding.num_classes == K_UVIT
+    assert embedding.info["t0"] == registry.family_facts("uvit").t0 == 1000 and embedding.num_classes == K_UVIT
     assert embedding.info["time_path"] == "the sinusoid itself (no time MLP)"
     state = uvit_state()
     for t in (1000.0, 500.0, 1.0, 37.25):

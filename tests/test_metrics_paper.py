@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from semantic_bottleneck.checkpoints.evaluators import inception_clip_judge, load_clip_scorer
+from semantic_bottleneck.checkpoints.judge_files import inception_clip_parts, load_clip_scorer
 from semantic_bottleneck.judge import features as feature_extractors, metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -227,8 +227,8 @@ def test_the_inception_clip_judge_end_to_end(inception_weights, tiny_clip, tmp_p
     # the reference's stored statistics are the real images' own, so they score FID ~ 0
     mu, sigma = metrics.feature_stats(feature_extractors.InceptionFeatures(weights_path=str(inception_weights))(as_images)[0])
     npz = write_adm_npz(tmp_path / "ref.npz", real, mu.numpy(), sigma.numpy())
-    judge = inception_clip_judge(CLASS_NAMES, kid_subset_size=6, inception_weights=str(inception_weights),
-                                 clip_model=str(tiny_clip), reference_path=npz)
+    judge = metrics.Judge(*inception_clip_parts(CLASS_NAMES, inception_weights=str(inception_weights),
+                                                clip_model=str(tiny_clip), reference_path=npz), kid_subset_size=6)
     assert "ADM" in judge.protocol()["FID"] and judge.reference.count == 6
     labels = torch.arange(6) % 3
     itself = judge.score(judge.records(as_images, labels))
@@ -242,4 +242,4 @@ def test_the_inception_clip_judge_end_to_end(inception_weights, tiny_clip, tmp_p
 
 def test_the_inception_clip_judge_needs_class_names_before_any_download():
     with pytest.raises(ValueError, match="class_names must be"):
-        inception_clip_judge(None)
+        inception_clip_parts(None)

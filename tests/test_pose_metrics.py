@@ -1,10 +1,13 @@
 """The pose chapter's per-sample scores on hand-checkable cases: SSIM, PSNR, the LPIPS stand-in, pose, person."""
-from dataclasses import replace
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 import torch
 
-from semantic_bottleneck.chapters.pose.judging import PixelFeatures, Psnr, Ssim, make_judge
+from semantic_bottleneck.chapters.pose import judge_tables
+from semantic_bottleneck.judge.answers import PixelFeatures, Psnr, Ssim
+from semantic_bottleneck.study.judges import build_judge
 from semantic_bottleneck.settings.chapters import PoseSettings
 from semantic_bottleneck.tiny import people
 from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
@@ -95,40 +98,34 @@ def test_the_evaluation_extractor_reads_any_size_and_the_pixel_extractor_is_a_th
 
 def test_a_pixels_judge_scores_the_answers_themselves_as_perfect():
     answers = people.split_pairs("test", range(8)).answer
-    params = PoseSettings(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=3, kid_subsets=2,
-                         kid_subset_size=4, profile="ci")
-    judge = make_judge(params, Answers(answers))
+    params = PoseSettings(device="cpu", seeds=2, samples_per_seed=4, batch_size=3, kid_subsets=2, kid_subset_size=4,
+                          profile="ci")
+    judge = build_judge("pixels", params, loaded=SimpleNamespace(conditions=Answers(answers)))
     records = judge.records(answers, None, list(range(8)))
     scores = judge.score(records)
     assert scores["ssim"] == pytest.approx(1.0, abs=1e-3) and scores["fid"] == pytest.approx(0.0, abs=1e-3)
     assert [s.column for s in judge.scorers] == ["ssim", "psnr"]
-    with pytest.raises(ValueError, match="evaluator must be one of tiny-eval, inception-lpips, pixels"):
-        make_judge(replace(params, evaluator="clip"), Answers(answers))
 
 
 def test_fid_is_marked_not_meaningful_without_more_samples_than_feature_dimensions():
-    from semantic_bottleneck.chapters.pose.judging import fid_caveat
-
-    assert "32 samples per seed <= 64-d features" in fid_caveat(32, 64) and fid_caveat(64, 64)
-    assert fid_caveat(65, 64) == ""
+    assert "32 samples per seed <= 64-d features" in judge_tables.fid_caveat(32, 64) and judge_tables.fid_caveat(64, 64)
+    assert judge_tables.fid_caveat(65, 64) == ""
 
 
 def test_labels_headline_and_protocol_follow_the_judge():
-    from types import SimpleNamespace
-
-    from semantic_bottleneck.chapters.pose import judging
-
     answers = people.split_pairs("test", range(8)).answer
-    params = PoseSettings(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2,
-                         kid_subset_size=4, profile="ci")
-    pixels = make_judge(params, Answers(answers))  # 192-d thumbnails, 4 samples per seed: FID not meaningful
-    assert judging.metric_names(pixels, 4) == {"lpips": "LPIPS", "fid": "FID (not meaningful: 4 per seed <= 192-d)"}
-    assert judging.metric_names(pixels, 193)["fid"] == "FID"
-    assert judging.headline_metrics(pixels, 4) == ("kid", "ssim", "psnr")
-    assert judging.headline_metrics(pixels, 500) == ("fid", "ssim", "psnr")
+    params = PoseSettings(device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2, kid_subset_size=4,
+                          profile="ci")
+    # 192-d thumbnails, 4 samples per seed: FID not meaningful
+    pixels = build_judge("pixels", params, loaded=SimpleNamespace(conditions=Answers(answers)))
+    assert judge_tables.metric_names(pixels, 4) == {"lpips": "LPIPS",
+                                                    "fid": "FID (not meaningful: 4 per seed <= 192-d)"}
+    assert judge_tables.metric_names(pixels, 193)["fid"] == "FID"
+    assert judge_tables.headline_metrics(pixels, 4) == ("kid", "ssim", "psnr")
+    assert judge_tables.headline_metrics(pixels, 500) == ("fid", "ssim", "psnr")
     protocol = SimpleNamespace(samples_per_seed=4, table=lambda judge: pd.DataFrame(
         {"value": {"model": "m", **judge.protocol()}}))
-    table = judging.protocol_table(protocol, pixels)
+    table = judge_tables.protocol_table(protocol, pixels)
     assert "IS" not in table.index and "precision / recall" not in table.index
     assert table.loc["FID", "value"].endswith("KID is the headline") and "not a training set" in \
         table.loc["reference", "value"]
@@ -136,5 +133,5 @@ def test_labels_headline_and_protocol_follow_the_judge():
     network = TokenEncoder(EncoderConfig(task="person", split="heldout", token_width=16)).eval()
     tiny = SimpleNamespace(scorers=[Ssim(Answers(answers)), FeatureDistance(network, Answers(answers))],
                            reference=pixels.reference)
-    assert judging.metric_names(tiny, 500)["lpips"] == "LPIPS stand-in" and judging.uses_lpips_stand_in(tiny)
-    assert judging.headline_metrics(tiny, 500) == ("fid", "ssim", "lpips")
+    assert judge_tables.metric_names(tiny, 500)["lpips"] == "LPIPS stand-in" and judge_tables.uses_lpips_stand_in(tiny)
+    assert judge_tables.headline_metrics(tiny, 500) == ("fid", "ssim", "lpips")

@@ -1,12 +1,14 @@
 """The tiny pose model: its condition source, seed-determined cached training, and a pruning study with both readings."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from semantic_bottleneck.condition.prune import PruneSpec
-from semantic_bottleneck.chapters.pose.judging import make_judge
 from semantic_bottleneck.nets.xmdpt import PairEmbedding, TinyXMDPTConfig
 from semantic_bottleneck.settings.chapters import PoseSettings
 from semantic_bottleneck.sampling.presets import preset
+from semantic_bottleneck.study.judges import build_judge
 from semantic_bottleneck.study.protocol import Protocol, run_rows
 from semantic_bottleneck.tiny import pose_model
 from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
@@ -80,8 +82,9 @@ def test_a_pruning_study_runs_both_mask_readings_on_the_pose_model():
     specs = {"tail_50pct": PruneSpec("tail", fraction=0.5), "tail_50pct@global": PruneSpec("tail", fraction=0.5,
                                                                                            reading="global")}
     protocol = Protocol("tiny-pose", preset("tiny-pose-ddim-10", num_steps=2), 4, 2, batch_size=8)
-    judge = make_judge(PoseSettings(evaluator="pixels", device="cpu", seeds=2, samples_per_seed=4, batch_size=8,
-                                   kid_subsets=2, kid_subset_size=4, profile="ci"), pairs)
+    settings = PoseSettings(device="cpu", seeds=2, samples_per_seed=4, batch_size=8, kid_subsets=2, kid_subset_size=4,
+                            profile="ci")
+    judge = build_judge("pixels", settings, loaded=SimpleNamespace(conditions=pairs))
     long, images, _ = run_rows(network, specs, protocol, judge, pairs, embedding, pairs.autoencoder, progress=False)
     removed = long[long["metric"] == "removed_dims"].groupby("row")["value"].first()
     assert removed["baseline"] == 0 and removed["tail_50pct"] == 8 and removed["tail_50pct@global"] == 8

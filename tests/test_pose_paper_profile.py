@@ -151,7 +151,7 @@ def write_stand_ins(tmp_path):
     return write_deepfashion(tmp_path / "deepfashion")
 
 
-PARAMS = {"models": ["xmdpt-s"], "presets": ["xmdpt-ddim-50", "xmdpt-ddim-50-unguided"], "evaluator": "pixels",
+PARAMS = {"models": ["xmdpt-s"], "presets": ["xmdpt-ddim-50", "xmdpt-ddim-50-unguided"], "judge": "pixels",
           "statistics_pairs": 4, "grid_sources": 2, "grid_poses": 2, "head_dims": 2, "shares": [0.4],
           "row_mapping": "threshold", "samples_per_seed": 4, "seeds": 2, "kid_subsets": 2, "kid_subset_size": 4,
           "batch_size": 4, "grid_samples": 2, "table_metrics": ["removed_dims", "fid", "ssim", "psnr"],

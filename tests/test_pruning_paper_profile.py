@@ -4,7 +4,7 @@ REPA, MG and LightningDiT stand-ins (small, random, 1000 classes) sit where the 
 downloads, the VA-VAE and its latent stats beside them; a small SD-VAE and DiT's `model_index.json` (the
 ImageNet class names) sit in an offline Hugging Face cache. The notebook then runs exactly the code it runs
 in Colab, with the official sampler presets (250 steps), so a Colab user never loses a multi-hour GPU run
-to a crash in a table or a sentence at the end. Only the evaluator differs: the evaluation classifier (the `ci`
+to a crash in a table or a sentence at the end. Only the judge differs: the evaluation classifier (the `ci`
 profile's, small and quick to train) stands in for Inception and CLIP (torch-fidelity cannot be installed next to
 the CPU torch; see requirements.txt), whose own path `tests/test_metrics_paper.py` checks.
 """
@@ -28,7 +28,7 @@ LIGHTNING = LightningDiTConfig(image_size=8, patch_size=1, in_channels=6, hidden
                                num_classes=1000)
 PARAMS = {"models": MODELS, "samplers": {"repa-xl": "repa-sde-250", "mg-xl": "mg-sde-250",
                                          "lightningdit-xl": "lightningdit-euler-250"},
-          "evaluator": "eval-classifier", "classifier_profile": "ci", "samples_per_seed": 4, "seeds": 2, "row_mapping": "threshold",
+          "judge": "eval-classifier", "classifier_profile": "ci", "samples_per_seed": 4, "seeds": 2, "row_mapping": "threshold",
           "last_k": 50, "sweep_tail_fractions": [], "sweep_head_dims": [], "sweep_k": [], "reference_size": 40,
           "kid_subset_size": 4, "batch_size": 8, "grid_samples": 2}
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from semantic_bottleneck import registry
-from semantic_bottleneck.checkpoints.families import FAMILY_NAMES
+from semantic_bottleneck.checkpoints.families import Family
 from semantic_bottleneck.checkpoints.sources import OfficialCheckpoint
 from semantic_bottleneck.paper import paper_table
 from semantic_bottleneck.sampling.presets import PRESETS
@@ -17,7 +17,8 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "semantic_bottleneck"
 @pytest.mark.parametrize("name", list(registry.MODELS))
 def test_every_entry_is_well_formed(name):
     entry = registry.model(name)
-    assert entry.name == name and entry.family in FAMILY_NAMES and entry.condition in registry.CONDITIONS
+    assert entry.name == name and isinstance(entry.facts, Family) and entry.condition in registry.CONDITIONS
+    assert registry.family_facts(entry.family) == entry.facts, "models of one family share one record"
     assert (entry.sampler in PRESETS) != bool(entry.not_sampled), "a model has a sampler or a reason it has none"
     columns = set(paper_table("T1").columns) | set(paper_table("T4").columns) | set(paper_table("T5").columns)  # X-MDPT-B/S appear in Table 5 only
     assert entry.paper_column is None or entry.paper_column in columns

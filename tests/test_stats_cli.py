@@ -62,7 +62,7 @@ def _bad_cases(tmp):
     (tmp / "page.pt").write_text("<html><body>Too many users have viewed or downloaded this file</body></html>")
     torch.save({"blocks.0.attn.qkv.weight": torch.zeros(3, 3)}, tmp / "notable.pt")
     return {
-        "unknown family": ([good, "--family", "pixart"], "family must be one of dit, sit, repa"),
+        "unknown family": ([good, "--family", "pixart"], "family must be one of tiny, dit, sit, repa"),
         "not a checkpoint": ([tmp / "noise.pt", "--family", "dit"], "not a checkpoint"),
         "html page": ([tmp / "page.pt", "--family", "dit"], "HTML page"),
         "no class table": ([tmp / "notable.pt", "--family", "dit"], "no class table"),

@@ -1,17 +1,24 @@
 """Every model name a notebook or a command may pass, in one place: adding a model is one entry of `MODELS`.
 
-An entry names the model's family (time convention, t0: `checkpoints.families`), where its weights come from
-and how they load (its `source`: a checkpoint in its official layout with mirrors and decoder, diffusers, or a
-tiny model trained here), the sampler preset it runs with, what it is conditioned on, and the paper's column
-and tables for it. `model(name)` rejects an unknown name with the list of known ones.
+An entry holds the model's family record (width, time convention, t0, t's range, license: a
+`checkpoints.families.Family`), where its weights come from and how they load (its `source`: a checkpoint in its
+official layout with mirrors and decoder, diffusers, or a tiny model trained here), the sampler preset it runs with
+(a name of `sampling.presets.PRESETS`), what it is conditioned on, the paper's column and tables for it, and the
+configuration of its network at its released size (the compute chapter's cost table). Every table keyed by family or
+architecture is derived from here and from the networks themselves: `family_facts`/`families_frame` from the entries,
+`architectures` from their configurations, and a network's class from its configuration (`nets.architectures`).
+`model(name)` rejects an unknown name with the list of known ones.
 """
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
 from .checkpoints.compressed import CompressedModel
 from .checkpoints.download import Mirror, ModelWeights, fetch_weights, hf_url, split_parts
+from .checkpoints.families import (AUDIOLDM, DIFFUSERS_DIT, DIT, LIGHTNINGDIT, MDSGEN, MDT, MG, REPA, SD3, SIT, TINY,
+                                   TINY_POSE, TINY_V2A, UVIT, XMDPT, Family)
+from .checkpoints.files import CheckpointError
 from .checkpoints.gains import check_family, read_gains
 from .checkpoints.read import read_condition_embedding
 from .checkpoints.sources import DiffusersDiT, OfficialCheckpoint, SdVae, Vavae
@@ -20,6 +27,11 @@ from .checkpoints.mechanism_readers import STATS_ONLY, AudioLDMText, SD3Text, UV
 from .checkpoints.xmdpt import XMDPTCheckpoint, drive
 from .condition.compress import GATHER, compressed_index
 from .condition.reach import modulation_gains
+from .nets.dit import CONFIGS as DIT_CONFIGS
+from .nets.lightningdit import LightningDiTConfig
+from .nets.mdsgen import MDSGenConfig
+from .nets.mdt import MDTConfig
+from .nets.xmdpt import CONFIGS as XMDPT_CONFIGS
 from .paper import paper_value
 from .tiny.audio_model import TinyAudioModel
 from .tiny.class_model import TinyClassModel
@@ -42,14 +54,18 @@ CONDITIONS = {
 
 @dataclass(frozen=True)
 class Model:
-    """One registered model: family, source of its weights and network, sampler, condition, paper column and tables.
+    """One registered model: family record, source of its weights and network, sampler, condition, paper column and
+    tables, and its network at its released size.
 
-    `paper_tables` is (table of its pruning FID/IS/CLIP, that table's row prefix, Table 6's row prefix), or None
-    when the paper has no pruning numbers for it; `not_sampled` says why a model has no sampling path here.
+    `facts` is the family's record (`family` is its name); `paper_tables` is (table of its pruning FID/IS/CLIP, that
+    table's row prefix, Table 6's row prefix), or None when the paper has no pruning numbers for it; `not_sampled`
+    says why a model has no sampling path here; `architecture` is (label of the cost table, the network's
+    configuration at its released size), or None for a model trained here (measured as loaded) or one whose network
+    is not built here.
     """
 
     name: str
-    family: str
+    facts: Family
     source: object
     sampler: str | None
     condition: str
@@ -57,6 +73,12 @@ class Model:
     paper_tables: tuple | None = None
     not_sampled: str = ""
     note: str = ""
+    architecture: tuple | None = None
+
+    @property
+    def family(self):
+        """The family's name."""
+        return self.facts.name
 
 
 # Every Mirror's sha256 and size below is None: no published hash or exact byte size of these files can be cited
@@ -80,58 +102,62 @@ XMDPT_VAE = ModelWeights("xmdpt-vae", "Apache-2.0", drive("1zjoCLuJV-_d-pq7f_N0v
                          note="X-MDPT's VAE: a diffusers AutoencoderKL folder, expected zipped (format UNCONFIRMED)")
 # Table 2's tail tau = 0.01 row keeps this share of REPA's c (the compressed tiny model keeps as much of its own)
 _KEPT_T2 = 1 - paper_value("T2", "tail_tau0.01_every_step", "removed_dims") / paper_value("T1", "d", "REPA")
+_DIT_LEARNED_SIGMA = ("DiT-XL/2, SiT-XL/2 (learned variance)", replace(DIT_CONFIGS["DiT-XL/2"], learn_sigma=True))
+_SIT_NO_SIGMA = ("REPA, MG (SiT-XL/2, no variance)", DIT_CONFIGS["DiT-XL/2"])
+_LIGHTNINGDIT_XL = ("LightningDiT-XL/1", LightningDiTConfig())
 _MDT_V2 = ("is an MDTv2, whose U-shaped encoder/decoder blocks with skip connections this project does not "
            "implement (MDT v1, `mdt-xl`, can be sampled)")
 
 MODELS = {m.name: m for m in (
     # DDIM 10 steps: its class agreement matched 20 steps' (0.86 and 0.85 on 400 samples), at half the cost
-    Model("tiny-class", "tiny", TinyClassModel(), "tiny-ddim-10", "shape classes", paper_tables=("T2", "", "REPA/"),
+    Model("tiny-class", TINY, TinyClassModel(), "tiny-ddim-10", "shape classes", paper_tables=("T2", "", "REPA/"),
           note="trained here; its pruning rows are analogs of REPA's Table 2"),
-    Model("tiny-class-compressed", "tiny", CompressedModel(TinyClassModel(), "tiny-class", _KEPT_T2), "tiny-ddim-10",
+    Model("tiny-class-compressed", TINY, CompressedModel(TinyClassModel(), "tiny-class", _KEPT_T2), "tiny-ddim-10",
           "shape classes", note=f"tiny-class with every modulation layer keeping the {100 * _KEPT_T2:.0f}% largest "
                                 "coordinates of its mean c at t0 (Table 2's tau = 0.01 share): compressed and saved here"),
     # the same task conditioned two other ways (the mechanisms chapter): tiny-class's training, only the path changed
-    Model("tiny-in-context", "tiny", TinyMechanismModel("in-context"), "tiny-ddim-10", "shape classes",
+    Model("tiny-in-context", TINY, TinyMechanismModel("in-context"), "tiny-ddim-10", "shape classes",
           note="tiny-class with t and y as two tokens before the patch tokens (U-ViT's in-context conditioning)"),
-    Model("tiny-cross-attention", "tiny", TinyMechanismModel("cross-attention"), "tiny-ddim-10", "shape classes",
+    Model("tiny-cross-attention", TINY, TinyMechanismModel("cross-attention"), "tiny-ddim-10", "shape classes",
           note="tiny-class with y as 4 cross-attention context tokens in every block, t by adaLN-Zero (PixArt-alpha's "
                "split)"),
-    Model("dit-xl", "dit", OfficialCheckpoint(ModelWeights("dit-xl", "CC-BY-NC-4.0", (
+    Model("dit-xl", DIT, OfficialCheckpoint(ModelWeights("dit-xl", "CC-BY-NC-4.0", (
         Mirror(("https://dl.fbaipublicfiles.com/DiT/models/DiT-XL-2-256x256.pt",), "DiT-XL-2-256x256.pt"),
         Mirror((hf_url("city96/DiT", "DiT-XL-2-256x256-fp16.safetensors"),), "DiT-XL-2-256x256-fp16.safetensors",
                "fp16 copy in the original layout; statistics agree to fp16 precision")),
         "about 2.7 GB (exact bytes UNCONFIRMED)"), SD_VAE_EMA), "dit-ddpm-250-fid", "imagenet classes", "DiT",
-          note="DiT's FID script: cfg 1.5, sd-vae-ft-ema (sample_ddp.py)"),
-    Model("sit-xl", "sit", OfficialCheckpoint(ModelWeights("sit-xl", "MIT", (
+          note="DiT's FID script: cfg 1.5, sd-vae-ft-ema (sample_ddp.py)", architecture=_DIT_LEARNED_SIGMA),
+    Model("sit-xl", SIT, OfficialCheckpoint(ModelWeights("sit-xl", "MIT", (
         Mirror((hf_url("nyu-visionx/SiT-collections", "SiT-XL-2-256.pt"),), "SiT-XL-2-256.pt",
                "authors' Hugging Face home since 2025-11 (willisma/SiT#42); file name in the repo UNCONFIRMED"),
         Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/as9oeomcbub47de5g4be0/SiT-XL-2-256.pt"
                 "?rlkey=uxzxmpicu46coq3msb17b9ofa&dl=0",), "SiT-XL-2-256.pt", "Dropbox, deprecated by the authors")),
         _ONE_COPY), SD_VAE_MSE), "sit-euler-250", "imagenet classes", "SiT",
-          note="SiT's sample.py: ODE, cfg 4.0, sd-vae-ft-mse"),
-    Model("repa-xl", "repa", OfficialCheckpoint(ModelWeights("repa-xl", "MIT", (
+          note="SiT's sample.py: ODE, cfg 4.0, sd-vae-ft-mse", architecture=_DIT_LEARNED_SIGMA),
+    Model("repa-xl", REPA, OfficialCheckpoint(ModelWeights("repa-xl", "MIT", (
         Mirror(("https://www.dl.dropboxusercontent.com/scl/fi/cxedbs4da5ugjq5wg3zrg/last.pt"
                 "?rlkey=8otgrdkno0nd89po3dpwngwcc&st=apcc645o&dl=0",), "last.pt", "REPA utils.py download link"),
         split_parts(_MG_RELEASE, "SiT-XL-2-REPA")), _ONE_COPY), SD_VAE_EMA), "repa-sde-250", "imagenet classes",
-          "REPA", ("T2", "", "REPA/")),
-    Model("mg-xl", "mg", OfficialCheckpoint(ModelWeights("mg-xl", "UNCONFIRMED", (split_parts(_MG_RELEASE, "SiT-XL-2-MG"),),
+          "REPA", ("T2", "", "REPA/"), architecture=_SIT_NO_SIGMA),
+    Model("mg-xl", MG, OfficialCheckpoint(ModelWeights("mg-xl", "UNCONFIRMED", (split_parts(_MG_RELEASE, "SiT-XL-2-MG"),),
                                                          _ONE_COPY), SD_VAE_EMA),
-          "mg-sde-250", "imagenet classes", "MG", ("T3", "MG/", "MG/")),
-    Model("mdt-xl", "mdt", OfficialCheckpoint(ModelWeights("mdt-xl", "Apache-2.0", (
-        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v1_ckpt.pt"),), "mdt_xl2_v1_ckpt.pt"),), _ONE_COPY), SD_VAE_MSE),
-          "mdt-ddpm-500", "imagenet classes", "MDT"),
-    Model("mdt-v2-xl", "mdt", OfficialCheckpoint(ModelWeights("mdt-v2-xl", "Apache-2.0", (
-        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v2_ckpt.pt"),), "mdt_xl2_v2_ckpt.pt"),), _ONE_COPY)),
-          None, "imagenet classes", "MDT", not_sampled=_MDT_V2),
-    Model("lightningdit-xl", "lightningdit", OfficialCheckpoint(ModelWeights("lightningdit-xl", "MIT", (
+          "mg-sde-250", "imagenet classes", "MG", ("T3", "MG/", "MG/"), architecture=_SIT_NO_SIGMA),
+    Model("lightningdit-xl", LIGHTNINGDIT, OfficialCheckpoint(ModelWeights("lightningdit-xl", "MIT", (
         Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-800ep", "lightningdit-xl-imagenet256-800ep.pt"),),
                "lightningdit-xl-imagenet256-800ep.pt"),), _ONE_COPY, note="800 epochs, FID 1.35 with CFG"), VAVAE),
-          "lightningdit-euler-250", "imagenet classes", "LightningDiT", ("T3", "LightningDiT/", "LightningDiT/")),
-    Model("lightningdit-xl-64ep", "lightningdit", OfficialCheckpoint(ModelWeights("lightningdit-xl-64ep", "MIT", (
+          "lightningdit-euler-250", "imagenet classes", "LightningDiT", ("T3", "LightningDiT/", "LightningDiT/"),
+          architecture=_LIGHTNINGDIT_XL),
+    Model("lightningdit-xl-64ep", LIGHTNINGDIT, OfficialCheckpoint(ModelWeights("lightningdit-xl-64ep", "MIT", (
         Mirror((hf_url("hustvl/lightningdit-xl-imagenet256-64ep", "lightningdit-xl-imagenet256-64ep.pt"),),
                "lightningdit-xl-imagenet256-64ep.pt"),), _ONE_COPY, note="64 epochs, FID 2.11 with CFG"), VAVAE),
-          "lightningdit-64ep-euler-250", "imagenet classes", "LightningDiT"),
-    Model("diffusers-dit-xl", "diffusers-dit", DiffusersDiT(ModelWeights("diffusers-dit-xl", "CC-BY-NC-4.0", (
+          "lightningdit-64ep-euler-250", "imagenet classes", "LightningDiT", architecture=_LIGHTNINGDIT_XL),
+    Model("mdt-xl", MDT, OfficialCheckpoint(ModelWeights("mdt-xl", "Apache-2.0", (
+        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v1_ckpt.pt"),), "mdt_xl2_v1_ckpt.pt"),), _ONE_COPY), SD_VAE_MSE),
+          "mdt-ddpm-500", "imagenet classes", "MDT", architecture=("MDT-XL/2 (v1)", MDTConfig())),
+    Model("mdt-v2-xl", MDT, OfficialCheckpoint(ModelWeights("mdt-v2-xl", "Apache-2.0", (
+        Mirror((hf_url("shgao/MDT-XL2", "mdt_xl2_v2_ckpt.pt"),), "mdt_xl2_v2_ckpt.pt"),), _ONE_COPY)),
+          None, "imagenet classes", "MDT", not_sampled=_MDT_V2),
+    Model("diffusers-dit-xl", DIFFUSERS_DIT, DiffusersDiT(ModelWeights("diffusers-dit-xl", "CC-BY-NC-4.0", (
         Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.bin"),),
                "diffusion_pytorch_model.bin", "the only transformer file on main (pickle, 28 embedder copies)"),
         Mirror((hf_url("facebook/DiT-XL-2-256", "transformer/diffusion_pytorch_model.safetensors", "refs/pr/1"),),
@@ -139,25 +165,37 @@ MODELS = {m.name: m for m in (
         "facebook/DiT-XL-2-256", SdVae("facebook/DiT-XL-2-256", "vae")), "diffusers-dit-ddim-50", "imagenet classes",
           "DiT", note="DiTPipeline's defaults and its own VAE"),
     # other conditioning mechanisms (paper profile, Tables 4 and 5): statistics only
-    Model("uvit-h", "uvit", UViTCheckpoint(ModelWeights("uvit-h", "MIT (code; weights UNCONFIRMED)", (
+    Model("uvit-h", UVIT, UViTCheckpoint(ModelWeights("uvit-h", "MIT (code; weights UNCONFIRMED)", (
         *drive("13StUdrjaaSXjfqqF7M47BzPyhMAArQ4u", "imagenet256_uvit_huge.pth", "Google Drive (U-ViT README)"),
         Mirror(("https://www.modelscope.cn/models/thu-ml/imagenet256_uvit_huge/resolve/master/"
                 "imagenet256_uvit_huge.pth",), "imagenet256_uvit_huge.pth",
                "ModelScope thu-ml/imagenet256_uvit_huge (URL form UNCONFIRMED)")),
         "UNCONFIRMED (about 2 GB: U-ViT-H/2, about 500M fp32 parameters)")), None, "imagenet classes", "UViT",
           not_sampled=STATS_ONLY, note="U-ViT-H/2, ImageNet 256 (FID 2.29); the paper does not name its checkpoint"),
-    Model("sd3-medium", "sd3", SD3Text("stabilityai/stable-diffusion-3-medium-diffusers"), None, "imagenet prompts",
+    Model("sd3-medium", SD3, SD3Text("stabilityai/stable-diffusion-3-medium-diffusers"), None, "imagenet prompts",
           "SD3.0-2B", not_sampled=STATS_ONLY, note="SD3-medium (2B), gated; reads time_text_embed and the two CLIPs"),
-    Model("sd3.5-large", "sd3", SD3Text("stabilityai/stable-diffusion-3.5-large"), None, "imagenet prompts",
+    Model("sd3.5-large", SD3, SD3Text("stabilityai/stable-diffusion-3.5-large"), None, "imagenet prompts",
           "SD3.0-8B", not_sampled=STATS_ONLY, note="stands in for the paper's 'SD3.0 (8B)': no public release has "
                                                   "that name; gated; reads time_text_embed and the two CLIPs"),
-    Model("audioldm-s-full-v2", "audioldm", AudioLDMText("cvssp/audioldm-s-full-v2"), None, "sound captions",
+    Model("audioldm-s-full-v2", AUDIOLDM, AudioLDMText("cvssp/audioldm-s-full-v2"), None, "sound captions",
           "AudioLDM", not_sampled=STATS_ONLY, note="AudioLDM 1; the paper's 'cross-attention' label does not fit it: "
                                                    "its text enters as a class embedding beside t"),
+    # pose-guided person images
+    Model("tiny-pose", TINY_POSE, TinyPoseModel(), "tiny-pose-ddim-10", "person pairs",
+          note="trained here on procedural people; the pose-guided analog of X-MDPT (DINOv2 stand-ins: small encoders)"),
+    *(Model(f"xmdpt-{size.lower()}", XMDPT, XMDPTCheckpoint(ModelWeights(
+        f"xmdpt-{size.lower()}", "Apache-2.0", drive(file_id, f"XMDPT_{size}_2_ema_0.9999_300000.pt"),
+        f"UNCONFIRMED (about {megabytes} MB: {params}M fp32 parameters with the training-only blocks)"), XMDPT_VAE),
+        "xmdpt-ddim-50", "deepfashion pairs", f"X-MDPT-{size}",
+        note="decode_layer 2 as infer_xmdpt.py; DINOv2 from Hugging Face; never run on real weights here",
+        architecture=(f"X-MDPT-{size}/2", XMDPT_CONFIGS[f"X-MDPT-{size}/2"]))
+      for size, file_id, megabytes, params in (("S", "1loztAzrL6sQI7rarwb_x2233ZwNTVlvD", 156, 39.1),
+                                              ("B", "1nNPWGhvRZVwjBMfgilbgZNdcn1I1DUgH", 615, 153.7),
+                                              ("L", "1No_WJBD25HVmYLaKirrI_7k04RpOkNos", 1996, 498.9))),
     # video to audio
-    Model("tiny-mdsgen", "tiny-v2a", TinyAudioModel(), "tiny-v2a-dpmpp-20", "video frame features",
+    Model("tiny-mdsgen", TINY_V2A, TinyAudioModel(), "tiny-v2a-dpmpp-20", "video frame features",
           note="trained here on procedural clips; the video-to-audio analog of MDSGen (CAVP stand-in: a frame encoder)"),
-    Model("mdsgen-b", "mdsgen", MDSGenCheckpoint(ModelWeights("mdsgen-b", "UNCONFIRMED", (
+    Model("mdsgen-b", MDSGEN, MDSGenCheckpoint(ModelWeights("mdsgen-b", "UNCONFIRMED", (
         Mirror((f"https://drive.usercontent.google.com/download?id={_MDSGEN_DRIVE_ID}&export=download&confirm=t",),
                "mdsgen_audioldm.pt",
                "Google Drive (README link); a quota page arrives as HTML and is refused"),
@@ -167,18 +205,8 @@ MODELS = {m.name: m for m in (
             "https://raw.githubusercontent.com/triton99/MDSGen/main/sources/__2MwJ2uHu0_000004.npz",),
             "__2MwJ2uHu0_000004.npz", "the official example's CAVP features (40 x 512)"),), "82 kB"),
         decode_layer=4), "mdsgen-dpmpp-50", "cavp video features", "MDSGen",
-          note="decode_layer 4 as inference.py; VAE and vocoder: cvssp/audioldm-s-full-v2; never run on real weights here"),
-    # pose-guided person images
-    Model("tiny-pose", "tiny-pose", TinyPoseModel(), "tiny-pose-ddim-10", "person pairs",
-          note="trained here on procedural people; the pose-guided analog of X-MDPT (DINOv2 stand-ins: small encoders)"),
-    *(Model(f"xmdpt-{size.lower()}", "xmdpt", XMDPTCheckpoint(ModelWeights(
-        f"xmdpt-{size.lower()}", "Apache-2.0", drive(file_id, f"XMDPT_{size}_2_ema_0.9999_300000.pt"),
-        f"UNCONFIRMED (about {megabytes} MB: {params}M fp32 parameters with the training-only blocks)"), XMDPT_VAE),
-        "xmdpt-ddim-50", "deepfashion pairs", f"X-MDPT-{size}",
-        note="decode_layer 2 as infer_xmdpt.py; DINOv2 from Hugging Face; never run on real weights here")
-      for size, file_id, megabytes, params in (("S", "1loztAzrL6sQI7rarwb_x2233ZwNTVlvD", 156, 39.1),
-                                              ("B", "1nNPWGhvRZVwjBMfgilbgZNdcn1I1DUgH", 615, 153.7),
-                                              ("L", "1No_WJBD25HVmYLaKirrI_7k04RpOkNos", 1996, 498.9))),
+          note="decode_layer 4 as inference.py; VAE and vocoder: cvssp/audioldm-s-full-v2; never run on real weights here",
+          architecture=("MDSGen-B/2", MDSGenConfig())),
 )}
 
 
@@ -187,6 +215,37 @@ def model(name):
     if name not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
     return MODELS[name]
+
+
+def family_facts(name):
+    """The family record of a family name, from the registry's entries; ValueError listing the known names."""
+    found = {m.family: m.facts for m in MODELS.values()}
+    if name not in found:
+        raise CheckpointError(f"family must be one of {', '.join(found)}; got {name!r}")
+    return found[name]
+
+
+def family_names():
+    """Every registered family's name, in registry order."""
+    return tuple(dict.fromkeys(m.family for m in MODELS.values()))
+
+
+def families_frame():
+    """The families of the registered models as a table (one row per family; null_row None means the last row)."""
+    import pandas as pd
+
+    return pd.DataFrame([asdict(family_facts(name)) for name in family_names()]).astype(
+        {"d": "Int64", "null_row": "Int64"}).set_index("name")
+
+
+def architectures():
+    """The released networks' configurations as the compute chapter counts them: label -> configuration (one per
+    label, in registry order)."""
+    found = {}
+    for entry in MODELS.values():
+        if entry.architecture is not None:
+            found.setdefault(*entry.architecture)
+    return found
 
 
 def load_embedding(name_or_path, profile="tiny", family=None, progress=True):

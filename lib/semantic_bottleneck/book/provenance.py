@@ -4,11 +4,16 @@
 settings by the one rule of `settings.resolve` (defaults, the named profile's section, explicit overrides), writes
 the resolved values back into the notebook's globals, and records where each came from (`run.settings`, handed to
 the library). `Run.footer()` ends the notebook, and `Run.save_results` writes the numbers the "Reproduction status"
-page reads.
+page reads. With the `home` setting (a Drive folder in Colab), every result file, figure and trained model of the run
+goes under that one folder (`apply_home`), and a rerun there continues from what it holds.
 """
-from dataclasses import dataclass, field
+from base64 import b64decode
+from dataclasses import dataclass, field, replace
 import importlib.metadata
+import io
+import itertools
 import json
+import os
 import re
 from pathlib import Path
 import platform
@@ -19,11 +24,13 @@ import pandas as pd
 import torch
 
 from .. import __version__
-from ..cache import REPO_ROOT, lib_hash
+from ..cache import CACHE_ENV, REPO_ROOT, lib_hash
 from ..profiles import notebook_parameters
 from ..settings import Settings, resolve, settings_class
 
 VERDICTS_FOLDER = "verdicts"  # under a run's output_dir: one CSV of closing verdicts per notebook
+HOME_FOLDERS = {"output_dir": "results", "resume_dir": "rows"}  # settings that move under `home` unless set here
+MODELS_FOLDER, FIGURES_FOLDER = "models", "figures"  # under `home`: the model cache, the displayed figures
 
 
 def git_commit():
@@ -108,8 +115,11 @@ class Run:
         """Where the settings came from, in words: the profile file, and every override by name."""
         overrides = [k for k, v in self.sources.items() if v == "override"]
         from_profile = sum(v == "profile" for v in self.sources.values())
+        homed = [k for k, v in self.sources.items() if v == "home"]
         return (f"{from_profile} from params/{self.profile}.yaml (in the package), the others the chapter's defaults"
-                + (f"; overridden here: {', '.join(overrides)}" if overrides else "; no override"))
+                + (f"; overridden here: {', '.join(overrides)}" if overrides else "; no override")
+                + (f"; under home {self.settings.home}: {', '.join(homed)}, the model cache and the figures"
+                   if self.settings.home else ""))
 
     def provenance(self):
         """The provenance record as a dict."""
@@ -127,16 +137,65 @@ class Run:
         return pd.DataFrame(self.provenance().items(), columns=["provenance", "value"]).set_index("provenance").style
 
 
+def keep_figures(folder, notebook):
+    """Also write every matplotlib figure the notebook displays to `folder` as `<notebook>-<n>.png` (in IPython; a
+    rerun writes the same names again)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        shown = formatter.lookup_by_type(Figure)
+    except KeyError:
+        shown = None
+    shown = getattr(shown, "shown", shown)  # a second start_run in one kernel wraps the original once
+    count = itertools.count(1)
+
+    def show_and_keep(fig):
+        """The figure's PNG for the notebook, also written to `folder`."""
+        if shown:
+            png = shown(fig)
+        else:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", bbox_inches="tight")
+            png = buffer.getvalue()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{notebook}-{next(count):02d}.png").write_bytes(png if isinstance(png, bytes) else b64decode(png))
+        return png
+
+    show_and_keep.shown = shown
+    formatter.for_type(Figure, show_and_keep)
+
+
+def apply_home(notebook, settings, sources):
+    """(settings, sources) with the run's outputs under `settings.home`, if set: `HOME_FOLDERS` (the results, the row
+    store) unless set explicitly, the model cache (its environment variable, for this process) and the figures."""
+    if not settings.home:
+        return settings, sources
+    home = Path(settings.home).expanduser()
+    moved = {name: str(home / sub) for name, sub in HOME_FOLDERS.items()
+             if hasattr(settings, name) and sources.get(name) != "override"}
+    os.environ[CACHE_ENV] = str(home / MODELS_FOLDER)
+    keep_figures(home / FIGURES_FOLDER, notebook)
+    return replace(settings, **moved), {**sources, **{name: "home" for name in moved}}
+
+
 def start_run(notebook, namespace):
     """Build a notebook's settings from its globals (`namespace`), write them back there, start the clock.
 
     One rule wherever the notebook runs (the book driver, plain papermill, Jupyter, Colab): the chapter's defaults,
     then `params/<profile>.yaml`'s section for the profile named, then every value that differs from both (an
-    explicit override). Unknown names fail before any compute, naming the nearest setting. Also makes pandas show
-    table cells in full: protocol and sampler descriptions are sentences, and a truncated one hides what produced
-    the numbers.
+    explicit override). Unknown names fail before any compute, naming the nearest setting. A `home` folder then
+    takes every output not set explicitly (`apply_home`). Also makes pandas show table cells in full: protocol and
+    sampler descriptions are sentences, and a truncated one hides what produced the numbers.
     """
-    settings, sources = resolve(settings_class(notebook), notebook_parameters(namespace))
+    settings, sources = apply_home(notebook, *resolve(settings_class(notebook), notebook_parameters(namespace)))
     namespace.update(settings.as_dict())
     pd.set_option("display.max_colwidth", None)
     return Run(notebook, settings, sources)

@@ -20,24 +20,19 @@ from safetensors.torch import save_file
 
 from ..cache import entry_dir
 from ..condition.compress import GATHER, compress, compressed_index, global_kept
-from ..nets.dit import DiT, DiTConfig
-from ..nets.lightningdit import LightningDiT, LightningDiTConfig
-from ..nets.mdsgen import MDSGen, MDSGenConfig, TinyMDSGen, TinyMDSGenConfig
-from ..nets.mdt import MDT, MDTConfig
-from ..nets.xmdpt import XMDPT, TinyXMDPT, TinyXMDPTConfig, XMDPTConfig
+from ..nets.architectures import network_class, network_classes
 from .files import CheckpointError, read_tensors, require_file
 
 FORMAT = "semantic-bottleneck compressed network v1"
-ARCHITECTURES = {cls.__name__: (cls, config) for cls, config in (
-    (DiT, DiTConfig), (LightningDiT, LightningDiTConfig), (MDT, MDTConfig), (XMDPT, XMDPTConfig),
-    (TinyXMDPT, TinyXMDPTConfig), (MDSGen, MDSGenConfig), (TinyMDSGen, TinyMDSGenConfig))}
 
 
 def architecture(network):
-    """The network's class name and configuration as plain values (this project's networks only)."""
+    """The network's class name and configuration as plain values (this project's networks only:
+    `nets.architectures`)."""
+    classes = network_classes()
     name = type(network).__name__
-    if name not in ARCHITECTURES or not isinstance(network, ARCHITECTURES[name][0]):
-        raise ValueError(f"network must be one of this project's networks ({', '.join(ARCHITECTURES)}) to be saved "
+    if classes.get(name) is not type(network):
+        raise ValueError(f"network must be one of this project's networks ({', '.join(classes)}) to be saved "
                          f"compressed; got {type(network).__name__}")
     return {"class": name, "config": asdict(network.config)}
 
@@ -68,12 +63,12 @@ def load_compressed(path):
     if metadata.get("format") != FORMAT or f"{GATHER}.index" not in tensors:
         raise CheckpointError(f"{path} is not a compressed network (no `{GATHER}.index` and {FORMAT!r} metadata)")
     spec = json.loads(metadata["architecture"])
-    if spec.get("class") not in ARCHITECTURES:
-        raise CheckpointError(f"{path} names an unknown architecture {spec.get('class')!r}; known: "
-                              f"{', '.join(ARCHITECTURES)}")
-    network_class, config_class = ARCHITECTURES[spec["class"]]
+    try:
+        network_type = network_class(spec.get("class"))
+    except ValueError as err:
+        raise CheckpointError(f"{path} names an unknown architecture: {err}") from None
     with torch.device("meta"):
-        skeleton = network_class(config_class(**spec["config"]))
+        skeleton = network_type(network_type.config_class(**spec["config"]))
     network = compress(skeleton, tensors[f"{GATHER}.index"])
     try:
         network.load_state_dict(dict(tensors), strict=True, assign=True)

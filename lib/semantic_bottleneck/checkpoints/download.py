@@ -9,12 +9,14 @@ magic bytes and completeness, and its hash against the published one (else the r
 recomputed only when the file's size or modification time differ from the record, so a multi-GB file is not
 re-read on every run. A file that fails is kept until a good copy has downloaded; downloads go to a `.part`
 file that Ctrl-C and SIGTERM remove (and that a later run removes once stale); a read-only cache still serves
-what it holds.
+what it holds. Hugging Face repositories (`from_hub`) are loaded from the local Hugging Face cache alone when the
+hub does not answer within a few seconds, so an unreachable hub ends in one line instead of a minute of retries.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 import re
@@ -298,11 +300,78 @@ def fetch_weights(model, cache_dir=None, progress=True):
                        f"pass its path, or put it at {folder / model.mirrors[0].filename}")
 
 
-def from_hub(what, load):
-    """Run `load()` (a Hugging Face download/load); any failure becomes one WeightsError line naming `what`."""
+HUB_PROBE_S = 3.0  # seconds to wait for the Hugging Face endpoint before loading from its local cache only
+HUB_RECHECK_S = 60.0  # an unreachable endpoint is probed again after this long (the network may come back)
+_HUB_DOWN = {}  # endpoint -> (monotonic time of the probe, why it is unreachable)
+
+
+def hub_unreachable(timeout=HUB_PROBE_S):
+    """Why the Hugging Face endpoint cannot be reached, or None: one HEAD request, given up after `timeout` seconds
+    whatever hangs (DNS included); a reachable endpoint is remembered for the process, an unreachable one for
+    HUB_RECHECK_S."""
+    from huggingface_hub import constants
+
+    endpoint = constants.ENDPOINT
+    if constants.HF_HUB_OFFLINE:
+        return "offline mode (HF_HUB_OFFLINE) is on"
+    known = _HUB_DOWN.get(endpoint)
+    if known and (known[1] is None or time.monotonic() - known[0] < HUB_RECHECK_S):
+        return known[1]
+    answer = []
+
+    def probe():
+        """One HEAD request; its outcome in `answer`."""
+        try:
+            requests.head(endpoint, timeout=timeout, allow_redirects=False)
+            answer.append(None)
+        except requests.RequestException as err:
+            answer.append(_reason(err))
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    reason = answer[0] if answer else f"no answer within {timeout:g} s"
+    _HUB_DOWN[endpoint] = (time.monotonic(), reason)
+    return reason
+
+
+@contextmanager
+def _hub_offline():
+    """Within the block the Hugging Face libraries read their local cache only (no request, no retries), and their
+    log lines and warnings are held back: a failure there is reported in one line by `from_hub`."""
+    from huggingface_hub import constants
+
+    previous = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    logging.disable(logging.WARNING)
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+        constants.HF_HUB_OFFLINE = previous
+
+
+def from_hub(what, load):
+    """Run `load()` (a Hugging Face download/load); any failure becomes one WeightsError line naming `what`.
+
+    The endpoint is probed first (`hub_unreachable`, a few seconds at most): when it cannot be reached, `load()` reads
+    the local Hugging Face cache only, so an unreachable hub ends in one line within seconds instead of retries.
+    """
+    from huggingface_hub import constants
+
+    down = hub_unreachable()
+    try:
+        if down:
+            with _hub_offline():
+                return load()
         return load()
     except Exception as err:  # the hub's own errors are many classes and span several lines
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        if down:
+            raise WeightsError(f"could not load {what}: Hugging Face ({constants.ENDPOINT}) cannot be reached "
+                               f"({down}), and the local Hugging Face cache cannot serve it ({type(err).__name__}: {first}); "
+                               "check the connection, or pre-download it into that cache") from None
         raise WeightsError(f"could not load {what} from Hugging Face ({type(err).__name__}: {first}); check the "
                            "connection, or pre-download it into the Hugging Face cache") from None

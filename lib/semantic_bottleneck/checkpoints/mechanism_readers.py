@@ -39,7 +39,6 @@ import torch.nn.functional as F
 from ..condition.embedding import ConditionEmbedding
 from ..devices import resolve_device
 from .download import ModelWeights, WeightsError, fetch_weights, weights_dir
-from .families import family_row
 from .files import CheckpointError, open_checkpoint
 from .load import imagenet_class_names
 
@@ -172,8 +171,8 @@ def _batched(items, batch, encode):
 
 
 def _info(model, **extra):
-    row = family_row(model.family)
-    return {"family": model.family, "model": model.name, "t0": row.t0, "time_convention": row.time_convention,
+    return {"family": model.family, "model": model.name, "t0": model.facts.t0,
+            "time_convention": model.facts.time_convention,
             **extra}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ..condition.embedding import ConditionEmbedding
-from .families import family_row
+from .families import DIFFUSERS_DIT, DIT, LIGHTNINGDIT, MDT, MG, REPA, SIT, TINY
 from .files import CheckpointError, open_checkpoint, require_file
 
 ORIGINAL_KEYS = ("y_embedder.embedding_table.weight", "t_embedder.mlp.0.weight", "t_embedder.mlp.0.bias",
@@ -67,7 +67,8 @@ def checked_embedder(path, keys, tensors):
 
 
 def _embedding(opened, keys, family, **extra):
-    """Copy the five embedder tensors named by `keys` out of `opened` into a ConditionEmbedding."""
+    """Copy the five embedder tensors named by `keys` out of `opened` into a ConditionEmbedding; `family` is the
+    layout's `families.Family` record (its name, t0 and time convention go into `info`)."""
     state = opened.tensors
     if keys[0] not in state:
         raise CheckpointError(f"{opened.path} has no class table ({keys[0]}); {_layout_hint(state)}")
@@ -76,10 +77,9 @@ def _embedding(opened, keys, family, **extra):
         raise CheckpointError(f"{opened.path} has a class table but no timestep MLP ({missing[0]})")
     tensors = checked_embedder(opened.path, keys, [state[k] for k in keys])
     tensors = [x.detach().clone() for x in tensors]  # copies, so the mmap can close
-    row = family_row(family)
-    info = {"family": family, "t0": row.t0, "time_convention": row.time_convention, "source": str(opened.path),
-            "weights": opened.weights, "format": opened.fmt, "dtype": str(tensors[0].dtype).replace("torch.", ""),
-            **extra}
+    info = {"family": family.name, "t0": family.t0, "time_convention": family.time_convention,
+            "source": str(opened.path), "weights": opened.weights, "format": opened.fmt,
+            "dtype": str(tensors[0].dtype).replace("torch.", ""), **extra}
     return ConditionEmbedding(*[x.float() for x in tensors], freq_shift=0.0, has_null_row=True, info=info)
 
 
@@ -89,24 +89,24 @@ def _read_original(source, family, **extra):
 
 def read_dit(source):
     """Read an original DiT checkpoint (`.pt` plain state dict, or under "ema"/"model"; or safetensors)."""
-    return _read_original(source, "dit")
+    return _read_original(source, DIT)
 
 
 def read_sit(source):
     """Read a SiT checkpoint (DiT's key layout; t continuous, 0 = noise)."""
-    return _read_original(source, "sit")
+    return _read_original(source, SIT)
 
 
 def read_repa(source):
     """Read a REPA `last.pt` (SiT layout plus `projectors.*`, maybe under "ema"; t = 1 is noise)."""
     opened = open_checkpoint(source)
     projectors = sum(k.startswith("projectors.") for k in opened.tensors)
-    return _embedding(opened, ORIGINAL_KEYS, "repa", projector_tensors=projectors)
+    return _embedding(opened, ORIGINAL_KEYS, REPA, projector_tensors=projectors)
 
 
 def read_mg(source):
     """Read a Model-Guidance SiT checkpoint (`SiT-XL-2-MG.pt`, weights under "ema"; t = 1 is noise)."""
-    return _read_original(source, "mg")
+    return _read_original(source, MG)
 
 
 def _mdt_version(keys):
@@ -118,12 +118,12 @@ def _mdt_version(keys):
 def read_mdt(source):
     """Read an MDT v1 or MDTv2 checkpoint (same embedder keys; the version is recorded in `info`)."""
     opened = open_checkpoint(source)
-    return _embedding(opened, ORIGINAL_KEYS, "mdt", mdt_version=_mdt_version(opened.tensors))
+    return _embedding(opened, ORIGINAL_KEYS, MDT, mdt_version=_mdt_version(opened.tensors))
 
 
 def read_lightningdit(source):
     """Read a LightningDiT checkpoint's tensors (never instantiating its torch.compile'd model)."""
-    return _read_original(source, "lightningdit")
+    return _read_original(source, LIGHTNINGDIT)
 
 
 def _diffusers_file(source):
@@ -158,7 +158,7 @@ def read_diffusers_dit(source):
     converted DiT weights were trained with (models.md section 6.1).
     """
     opened = open_checkpoint(_diffusers_file(source))
-    embedding = _embedding(opened, DIFFUSERS_KEYS, "diffusers-dit")
+    embedding = _embedding(opened, DIFFUSERS_KEYS, DIFFUSERS_DIT)
     embedding.info["embedder_copies_equal"] = _copies_equal(opened.tensors, DIFFUSERS_KEYS)
     return embedding
 
@@ -180,7 +180,7 @@ def read_tiny(source):
     """Read this project's tiny checkpoint: its cache folder (`model.pt` + `config.json`) or `model.pt`."""
     source = Path(source)
     path = source / "model.pt" if source.is_dir() else source
-    return _read_original(path, "tiny", config=_tiny_config(path.parent))
+    return _read_original(path, TINY, config=_tiny_config(path.parent))
 
 
 READERS = {"dit": read_dit, "sit": read_sit, "repa": read_repa, "mg": read_mg, "mdt": read_mdt,
@@ -220,10 +220,7 @@ def detect_family(source):
 
 def read_condition_embedding(source, family=None):
     """Read c's class table and timestep MLP from any supported checkpoint; detect the family if not given."""
-    if family is not None:
-        family_row(family)
-    family = family or detect_family(source)
-    if family not in READERS:
-        raise CheckpointError(f"family {family} has no class table to read c from: its c is formed by running the "
-                              "network on its inputs (read it with condition.hooks.CaptureC)")
-    return READERS[family](source)
+    if family is not None and family not in READERS:
+        raise CheckpointError(f"family must be one of {', '.join(READERS)} to read c from a file (other families "
+                              f"form c by running the network: condition.hooks.CaptureC); got {family!r}")
+    return READERS[family or detect_family(source)](source)

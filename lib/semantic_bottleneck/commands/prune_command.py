@@ -6,7 +6,8 @@ Every process samples its share of each unfinished row; rank 0 gathers and write
 Then rank 0 alone, out of the process group, reads the rows back and scores them as the notebook does, and
 writes the whole table to `--out` (CSV, one line per row). A killed run restarted, with any number of processes,
 continues with the first unfinished row. A chapter joins the command with one entry of `CHAPTERS`, keyed by its
-notebook's name: its models, its judge and its studies.
+notebook's name: its models, how it loads one (for a judge that needs the model loaded) and its studies; each
+model's judge is the one its settings name (`settings.judge`, built by `study.judges.build_judge`).
 """
 from dataclasses import asdict, dataclass, fields, replace
 import os
@@ -17,18 +18,19 @@ from typing import Callable
 
 import pandas as pd
 
-from ..chapters.audio import evaluators as audio_evaluators, task as audio_task
+from ..chapters.audio import task as audio_task
 from ..chapters.audio.rows import guided_specs, share_specs, unguided_settings
-from ..chapters.pose import judging as pose_judging, runs as pose_runs
+from ..chapters.pose import runs as pose_runs
 from ..chapters.pose.rows import pose_specs
-from ..chapters.pruning.evaluators import make_judge
 from ..chapters.pruning.rows import table2_specs
 from ..checkpoints.download import WeightsError
 from ..condition.prune import PruneSpec
+from ..devices import resolve_device
 from ..profiles import PROFILES
-from ..registry import class_names, model
+from ..registry import load_network, model
 from ..settings import resolve, settings_class
 from ..study.distributed import join_team
+from ..study.judges import build_judge, judge_entry
 from ..study.protocol import run_study
 
 SUMMARY = ("mean", "ci95", "delta", "delta_ci95", "noise_floor", "verdict")  # `judge.paired_seeds.summarise`
@@ -40,13 +42,14 @@ class SamplingChapter:
     """How the command runs one notebook's pruning studies, each function taking the chapter's settings."""
 
     models: Callable  # (settings) -> the model names the notebook runs (`--model` overrides)
-    judge: Callable  # (settings, model name) -> the `judge.metrics.Judge` its rows are scored with
+    load: Callable  # (settings, model name) -> the loaded model, as the notebook loads it
     studies: Callable  # (settings, model name) -> {label: (settings, make_specs, sampler or None)}: `run_study`s
 
 
-def _pruning_judge(settings, name):
-    """Chapter 03's judge, with the model's class names (for the CLIP score)."""
-    return make_judge(settings, class_names(name, settings.profile))
+def judge_of(chapter, settings, name):
+    """The judge `settings.judge` of one model's rows, given the model loaded where the judge needs it."""
+    loaded = chapter.load(settings, name) if "loaded" in judge_entry(settings.judge).needs else None
+    return build_judge(settings.judge, settings, model=name, loaded=loaded)
 
 
 def _pose_studies(settings, name):
@@ -63,16 +66,16 @@ def _audio_studies(settings, name):
 
 
 CHAPTERS = {
-    "03_pruning": SamplingChapter(models=lambda settings: settings.models, judge=_pruning_judge,
-                                  studies=lambda settings, name: {"pruning": (settings, table2_specs, None)}),
-    "04_pose_guided": SamplingChapter(
+    "03_pruning": SamplingChapter(
         models=lambda settings: settings.models,
-        judge=lambda settings, name: pose_judging.make_judge(settings, pose_runs.load(name, settings).conditions),
+        load=lambda settings, name: load_network(name, settings.profile, resolve_device(settings.device)),
+        studies=lambda settings, name: {"pruning": (settings, table2_specs, None)}),
+    "04_pose_guided": SamplingChapter(
+        models=lambda settings: settings.models, load=lambda settings, name: pose_runs.load(name, settings),
         studies=_pose_studies),
     "05_video_to_audio": SamplingChapter(
         models=lambda settings: [settings.model],
-        judge=lambda settings, name: audio_evaluators.make_judge(
-            settings, audio_task.load(replace(settings, model=name))),
+        load=lambda settings, name: audio_task.load(replace(settings, model=name)),
         studies=_audio_studies),
 }
 
@@ -135,7 +138,7 @@ def run(args):
         with join_team() as team:  # every process samples its share of each unfinished row; rank 0 stores it
             for name in models:
                 with team.lead_first():
-                    judges[name] = chapter.judge(settings, name)
+                    judges[name] = judge_of(chapter, settings, name)
                 if team.size > 1:
                     for study_settings, make_specs, sampler in chapter.studies(settings, name).values():
                         run_study(name, study_settings, judges[name], make_specs, progress=team.lead, team=team,

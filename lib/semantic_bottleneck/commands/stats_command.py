@@ -14,11 +14,11 @@ import sys
 import traceback
 
 from ..checkpoints.download import WeightsError
-from ..checkpoints.families import FAMILY_NAMES, check_t, family_row
-from ..condition.measure import cosine_summary, fraction_below, normalized_pr, npr_readings
+from ..checkpoints.families import check_t
+from ..condition.measure import check_table, cosine_summary, fraction_below, normalized_pr, npr_readings
 from ..condition.reach import INERT_BELOW, reach_summary
 from ..profiles import profile_parameters
-from ..registry import MODELS, load_embedding, load_gains
+from ..registry import MODELS, family_facts, family_names, load_embedding, load_gains
 
 DEFAULT_TAUS = (0.01, 0.02, 0.05)
 HEAD_FRACTION_FROM = ("paper", "02_sparsity")  # the default head fraction: the sparsity chapter's on real checkpoints
@@ -35,12 +35,16 @@ def vector_stats(vectors, taus=DEFAULT_TAUS):
 def checkpoint_stats(embedding, t=None, taus=DEFAULT_TAUS):
     """Statistics of c = y + t, of y alone and of t alone at timestep t (default: the family's first step t0).
 
-    ValueError for a t outside the family's range or a tau that is not a finite number > 0.
+    ValueError for a t outside the family's range, a tau that is not a finite number > 0, or vectors whose statistics
+    would mean nothing (`condition.measure.check_table`: not finite, all zero, out of float32's range).
     """
     info = embedding.info
-    t = check_t(family_row(info["family"]), info.get("t0") if t is None else t)
+    t = check_t(family_facts(info["family"]), info.get("t0") if t is None else t)
     if not taus or not all(math.isfinite(tau) and tau > 0 for tau in taus):
         raise ValueError(f"tau must be finite and > 0 (one or more values); got {list(taus)}")
+    check_table(embedding.c(t), f"c = y + t at t = {t:g}")  # one error line where the numbers would mean nothing
+    check_table(embedding.label(), "y (the class table)")
+    check_table(embedding.time([t])[0], f"t_emb at t = {t:g}")
     return {"family": info.get("family"), "model": info.get("model"), "source": info.get("source"),
             "weights": info.get("weights"), "format": info.get("format"),
             "time_convention": info.get("time_convention"), "t": t, "dim": embedding.dim,
@@ -124,7 +128,7 @@ def add_arguments(parser):
     """Add the `stats` arguments to an argparse (sub)parser."""
     parser.add_argument("model", metavar="MODEL_NAME_OR_PATH",
                         help=f"a registry name ({', '.join(MODELS)}) or a checkpoint file/folder")
-    parser.add_argument("--family", help=f"family of a local checkpoint: {', '.join(FAMILY_NAMES)} "
+    parser.add_argument("--family", help=f"family of a local checkpoint: {', '.join(family_names())} "
                                          "(detected from the keys where the file allows)")
     parser.add_argument("--t", type=float, help="timestep exactly as the model receives it (default: family t0)")
     parser.add_argument("--tau", type=float, nargs="+", default=list(DEFAULT_TAUS),
@@ -140,7 +144,7 @@ def run(args):
     """Run `stats` on parsed arguments; 0 on success, 2 on bad input, 1 when a download or the file system failed."""
     try:
         if args.family is not None:
-            family_row(args.family)
+            family_facts(args.family)
         head_fraction = check_head_fraction(profile_parameters(*HEAD_FRACTION_FROM)["head_fraction"]
                                             if args.head_fraction is None else args.head_fraction)
         embedding = load_embedding(args.model, family=args.family)

@@ -1,11 +1,34 @@
 """Statistics of conditioning vectors: cosine similarity, participation ratio, sparsity, variance.
 
-Every function takes a matrix C (K, D) of K conditioning vectors, or one vector (D,).
+Every function takes a matrix C (K, D) of K conditioning vectors, or one vector (D,). The summaries (`cosine_summary`,
+`npr_readings`) refuse a table whose numbers would be meaningless (`check_table`): non-finite values, every vector
+zero, or magnitudes whose squares leave float32's range.
 """
 import math
 
 import torch
 import torch.nn.functional as F
+
+
+_FLOAT32 = torch.finfo(torch.float32)
+
+
+def check_table(vectors, what="vectors"):
+    """`vectors` (K, D) or (D,) if its statistics are meaningful; ValueError in one line otherwise: a value that is
+    not finite (an overflowed c), every vector zero, or a largest |v_i| whose square (summed over D) underflows or
+    overflows float32, where cosines and norms computed in float32 stop meaning anything (a table scaled by 1e-30)."""
+    table = torch.as_tensor(vectors)
+    if not torch.isfinite(table).all():
+        raise ValueError(f"{what} hold {int((~torch.isfinite(table)).sum())} values that are not finite (inf or nan: "
+                         "an overflow?); their statistics would mean nothing")
+    largest = table.abs().max().item() if table.numel() else 0.0
+    if largest == 0:
+        raise ValueError(f"{what} are all zero; cosine and participation ratio are undefined")
+    low, high = _FLOAT32.tiny ** 0.5, (_FLOAT32.max / table.shape[-1]) ** 0.5
+    if not low <= largest <= high:
+        raise ValueError(f"{what} have a largest |v_i| of {largest:.3g}, outside [{low:.3g}, {high:.3g}] where its "
+                         "squares fit float32 (underflow or overflow); their statistics would mean nothing")
+    return vectors
 
 
 def cosine_matrix(vectors):
@@ -24,6 +47,7 @@ def cosine_summary(vectors):
     """Reduce the cosine matrix two ways, both named: mean and minimum over pairs of distinct rows."""
     if vectors.shape[0] < 2:
         raise ValueError(f"vectors must have at least 2 rows, got {vectors.shape[0]}")
+    check_table(vectors)
     k = vectors.shape[0]
     unit = F.normalize(vectors.double(), dim=1)
     total = unit.sum(0)  # (D,): the mean over pairs without forming the matrix, in float64
@@ -44,6 +68,7 @@ def normalized_pr(vectors):
 
 def npr_readings(vectors):
     """nPR under both readings of the paper: averaged over the rows, and of the mean row."""
+    check_table(vectors)
     return {"npr_mean_over_classes": normalized_pr(vectors).mean().item(),
             "npr_of_mean_vector": normalized_pr(vectors.mean(0)).item()}
 

@@ -3,7 +3,8 @@
 An extractor maps images in [-1, 1] to (features (N, F), logits (N, K)). The `tiny`/`ci` profiles use an
 evaluation classifier trained here (`ClassifierFeatures`, built in `tiny`); the `paper` profile uses
 torchmetrics' FID Inception network (`InceptionFeatures`, which needs torch-fidelity: imported only
-there) and a CLIP score (`ClipScorer`, transformers).
+there) and a CLIP score (`ClipScorer`, transformers), and for sound AST's features and AudioSet classes
+(`AstFeatures`, `AudioSetAgreement`). `study.judges` assembles them into the registered judges.
 """
 import torch
 
@@ -82,7 +83,7 @@ class ClipScorer:
 
     The paper reports a CLIP score without defining it; this is torchmetrics' CLIPScore convention
     (w = 100) with the ViT-L/14 model it defaults to. `model` and `processor` are transformers' `CLIPModel`
-    and `CLIPProcessor` (loaded by `checkpoints.evaluators.load_clip_scorer`), named `model_name`. Images go
+    and `CLIPProcessor` (loaded by `checkpoints.judge_files.load_clip_scorer`), named `model_name`. Images go
     to the processor as uint8 (3, H, W) tensors (`to_uint8`), which it rescales, resizes, crops and
     normalises as it would PIL images.
     """
@@ -105,3 +106,37 @@ class ClipScorer:
                                padding=True).to(self.device)
         out = self.model(**batch)  # image_embeds, text_embeds: projected and L2-normalised
         return (100 * (out.image_embeds * out.text_embeds).sum(-1)).clamp(min=0).float().cpu()
+
+
+class AstFeatures:
+    """Spectrograms -> sound (the model's vocoder) -> AST: pooled features (N, 768) and AudioSet logits (N, 527).
+
+    `feature_extractor` and `model` are transformers' `ASTFeatureExtractor` and `ASTForAudioClassification` (loaded by
+    `checkpoints.mdsgen.load_ast`), named `name`; `sound` turns spectrograms into waves at `sound.rate`.
+    """
+
+    def __init__(self, sound, feature_extractor, model, name, device="cpu"):
+        self.sound, self.feature_extractor, self.model, self.device = sound, feature_extractor, model, device
+        self.num_features = model.config.hidden_size
+        self.name = f"AST {name} on the vocoded sound ({self.num_features}-d pooled features, AudioSet logits)"
+
+    @torch.no_grad()
+    def __call__(self, images):
+        waves = [w.numpy() for w in self.sound(images)]
+        inputs = self.feature_extractor(waves, sampling_rate=self.sound.rate, return_tensors="pt")
+        pooled = self.model.audio_spectrogram_transformer(inputs["input_values"].to(self.device)).pooler_output
+        return pooled.float().cpu(), self.model.classifier(pooled).float().cpu()
+
+
+class AudioSetAgreement:
+    """Per sample: 1 if AST's top AudioSet class is the one the unpruned samples of its CAVP file get most often."""
+
+    column = "audioset_agreement"
+    name = "AudioSet top class = the unpruned model's most frequent one for the same CAVP file (AST)"
+
+    def __init__(self, majority, files):
+        self.majority, self.files = majority, files
+
+    def __call__(self, images, conditions, logits, indices):
+        expected = torch.as_tensor([self.majority[int(i) % self.files] for i in indices])
+        return (logits.argmax(1) == expected).float()

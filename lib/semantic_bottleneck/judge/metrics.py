@@ -191,7 +191,7 @@ def adm_reference(extractor, path=None, batch_size=200):
     """ADM's ImageNet-256 reference batch: its stored mu/sigma for FID, its 10k images' features for KID/P/R.
 
     `path` is an npz in ADM's layout (`arr_0` uint8 images (N, H, W, 3), `mu` (F,), `sigma` (F, F)); the real
-    one (10,000 images of 256x256, about 2 GB as arrays) is downloaded by `checkpoints.evaluators`.
+    one (10,000 images of 256x256, about 2 GB as arrays) is downloaded by `checkpoints.judge_files`.
     """
     with np.load(path) as npz:
         missing = sorted({"arr_0", "mu", "sigma"} - set(npz.files))

@@ -163,6 +163,8 @@ class DiT(nn.Module):
     (`grid_shape`, `patch_shape`), and the condition's embedder (`make_label_embedder`, `embed_condition`).
     """
 
+    config_class = DiTConfig  # the configuration this network is built from (`nets.architectures`)
+
     def __init__(self, config: DiTConfig):
         super().__init__()
         self.config = config

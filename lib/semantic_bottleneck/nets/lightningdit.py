@@ -124,6 +124,8 @@ class LightningDiT(DiT):
     and rotary embedding; a learned variance, if any, is dropped from the output as in the official forward.
     """
 
+    config_class = LightningDiTConfig  # the configuration this network is built from (`nets.architectures`)
+
     def make_block(self, config):
         """A LightningDiT block (RMSNorm, SwiGLU, rotary attention as configured)."""
         return LightningDiTBlock(config)

@@ -84,6 +84,8 @@ class TinyMDSGenConfig(DiTConfig):
 class TinyMDSGen(VideoCondition, DiT):
     """DiT blocks with adaLN-Zero denoising a mel spectrogram, conditioned on video features as MDSGen is."""
 
+    config_class = TinyMDSGenConfig  # the configuration this network is built from (`nets.architectures`)
+
     patch_shape = MDT.patch_shape  # (height, width) of a patch, from `patch_size` and `patch_width`
     grid_shape = MDT.grid_shape  # (rows, columns) of tokens, from `image_size` and `image_width`
 
@@ -115,6 +117,8 @@ class MDSGenConfig(MDTConfig):
 class MDSGen(VideoCondition, MDT):
     """MDT v1 at inference (relative-position blocks, `decoder_pos_embed` before the last `decode_layer` blocks), with
     MDSGen's video condition; `sideblocks` and `mask_token` are held for a strict load and never run."""
+
+    config_class = MDSGenConfig  # the configuration this network is built from (`nets.architectures`)
 
 
 def infer_config(state, decode_layer, grid):

@@ -84,6 +84,8 @@ class MDTConfig(DiTConfig):
 class MDT(DiT):
     """MDT v1 at inference: relative-position blocks, `decoder_pos_embed` added before the last `decode_layer` blocks."""
 
+    config_class = MDTConfig  # the configuration this network is built from (`nets.architectures`)
+
     def __init__(self, config: MDTConfig):
         super().__init__(config)
         d = config.hidden_size

@@ -109,6 +109,8 @@ class TokenFinalLayer(nn.Module):
 class InContextDiT(DiT):
     """The tiny DiT with t and y as two extra tokens (U-ViT's in-context conditioning)."""
 
+    config_class = InContextConfig  # the configuration this network is built from (`nets.architectures`)
+
     def __init__(self, config: InContextConfig):
         super().__init__(config)
         self.condition_entry = nn.Identity()
@@ -143,6 +145,8 @@ class InContextDiT(DiT):
 class CrossAttentionDiT(DiT):
     """The tiny DiT with t by adaLN-Zero and y as cross-attention context (PixArt-alpha's split)."""
 
+    config_class = CrossAttentionConfig  # the configuration this network is built from (`nets.architectures`)
+
     def make_label_embedder(self, config):
         """A label table of `context_tokens` x D per class (the null row included)."""
         return LabelEmbedder(config.num_classes, config.context_tokens * config.hidden_size, config.class_dropout_prob)
@@ -169,13 +173,3 @@ class CrossAttentionDiT(DiT):
             x = block(x, c, context)
         return unpatchify(self.final_layer(x, c), self.patch, self.out_channels, self.grid)
 
-
-NETWORKS = {DiTConfig: DiT, InContextConfig: InContextDiT, CrossAttentionConfig: CrossAttentionDiT}
-
-
-def build_network(config):
-    """The network a configuration describes (its class by the configuration's type)."""
-    if type(config) not in NETWORKS:
-        names = ", ".join(c.__name__ for c in NETWORKS)
-        raise ValueError(f"config must be one of {names}; got {type(config).__name__}")
-    return NETWORKS[type(config)](config)

@@ -148,6 +148,8 @@ class HeldCrossBlock(nn.Module):
 class XMDPT(CrossViewConditioning, MDT):
     """X-MDPT at inference: MDT v1 blocks and decoder position embedding, c = t_emb + y of the cross-view path."""
 
+    config_class = XMDPTConfig  # the configuration this network is built from (`nets.architectures`)
+
     def __init__(self, config: XMDPTConfig):
         if config.class_conditional:
             raise ValueError("config.class_conditional must be False: X-MDPT forms y from a pose and a source image")
@@ -197,6 +199,8 @@ class TinyXMDPTConfig(DiTConfig, TokenShapes):
 
 class TinyXMDPT(CrossViewConditioning, DiT):
     """The tiny X-MDPT: adaLN-Zero DiT blocks conditioned on c = t_emb + y of X-MDPT's cross-view path."""
+
+    config_class = TinyXMDPTConfig  # the configuration this network is built from (`nets.architectures`)
 
     def __init__(self, config: TinyXMDPTConfig):
         super().__init__(config)

@@ -60,8 +60,8 @@ class PruningSettings(SamplingSettings):
         'tiny-class, or real checkpoints: repa-xl, mg-xl, lightningdit-xl (-64ep)')
     samplers: dict[str, str] = setting({},
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
-    evaluator: str = setting('eval-classifier',
-        'eval-classifier (tiny, ci) | inception-clip (paper: Inception FID/IS, CLIP score)')
+    judge: str = setting('eval-classifier',
+        'study.judges name: eval-classifier (tiny, ci) | inception-clip (paper: Inception FID/IS, CLIP score)')
     classifier_profile: str = setting('', "eval-classifier: whose evaluation classifier judges (empty: this profile's)")
     row_mapping: str = setting('fraction',
         "fraction: the paper row's share of dimensions | threshold: the paper's tau itself")
@@ -78,7 +78,7 @@ class PruningSettings(SamplingSettings):
         'SiLU-aware rankings (condition.reach) of extra rows beside the |c_i| ones')
     ranking_rows: list[str] = setting(['tail_tau0.01_every_step', 'tail_tau0.02_every_step', 'head_tau1.0_every_step'],
         'Table 2 every-step rows re-ranked')
-    reference_size: int = setting(2000, 'real images in the reference set (eval-classifier evaluator)')
+    reference_size: int = setting(2000, 'real images in the reference set (eval-classifier judge)')
     headline_metric: str = setting('fid', 'the metric the sentences and the change figure follow')
     table_metrics: list[str] = setting(['removed_dims', 'fid', 'kid', 'is', 'is10', 'class_agreement'],
         'Table 2 analog (paper: clip)')
@@ -99,8 +99,8 @@ class PoseSettings(SamplingSettings):
         "models whose c is measured but not pruned (paper: Table 5's X-MDPT-B and -S)")
     presets: list[str] = setting(['tiny-pose-ddim-10', 'tiny-pose-ddim-10-unguided'],
         'one pruning study per sampler preset: with, without CFG')
-    evaluator: str = setting('tiny-eval',
-        'tiny-eval | inception-lpips (paper: Inception FID, LPIPS) | pixels (offline smoke tests)')
+    judge: str = setting('tiny-eval',
+        'study.judges name: tiny-eval | inception-lpips (paper: Inception FID, LPIPS) | pixels (offline smoke tests)')
     deepfashion_dir: str = setting('',
         "paper: DeepFashion in PIDM's layout (empty: $SEMANTIC_BOTTLENECK_DEEPFASHION or the cache)")
     statistics_pairs: int = setting(64,
@@ -141,8 +141,8 @@ class AudioSettings(SamplingSettings):
         'paper: a folder of CAVP .npz files (empty: $SEMANTIC_BOTTLENECK_CAVP, else the official example)')
     samplers: dict[str, str] = setting({},
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
-    evaluator: str = setting('audio-eval-network',
-        'audio-eval-network (tiny, ci) | ast (paper: AST features, unpruned reference)')
+    judge: str = setting('audio-eval-network',
+        'study.judges name: audio-eval-network (tiny, ci) | ast (paper: AST features, unpruned reference)')
     stat_clips: int = setting(256, 'clips whose c the statistics use (paper: at most the number of CAVP files)')
     head_fraction: float = setting(0.05, 'head: the top ceil(head_fraction x d) dimensions by |mean c| at t0')
     folds: int = setting(5, 'groups of the leave-one-group-out k-NN score (clip index mod folds)')
@@ -190,13 +190,13 @@ class ComputeSettings(SamplingSettings):
     timing_batches: list[int] = setting([1, 8], 'batch sizes of the forward-time measurements')
     timing_repeats: int = setting(30, 'interleaved repeats per network and batch size (the median is shown)')
     xl_architectures: list[str] = setting([],
-        'official architectures (labels of chapters.compute.cost.OFFICIAL) also timed, random weights')
+        'official architectures (labels of registry.architectures()) also timed, random weights')
     xl_repeats: int = setting(3, 'repeats of those timings')
     equality_samples: int = setting(16, 'samples on which the pruned sampler and the compressed network are compared')
     direction_models: list[str] = setting(['tiny-class', 'tiny-pose', 'tiny-mdsgen'], 'the tiny models of section 3')
-    evaluators: dict[str, str] = setting(
-        {'tiny-class': 'eval-classifier', 'tiny-pose': 'tiny-eval', 'tiny-mdsgen': 'audio-eval-network'},
-        'model -> judge')
+    judges: dict[str, str] = setting(
+        {'tiny-class': 'eval-classifier', 'tiny-pose': 'tiny-eval-agreement', 'tiny-mdsgen': 'audio-eval-network'},
+        'model -> judge (study.judges name)')
     ranks: list[int] = setting([1, 2, 4, 8, 16, 64],
         'r: coordinates (global mask) or principal directions of c kept (only r < D runs)')
     samplers: dict[str, str] = setting({},
@@ -232,7 +232,7 @@ class MechanismSettings(SamplingSettings):
         'shares zeroed from the head (the largest |v_i|; at least one coordinate)')
     samplers: dict[str, str] = setting({},
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
-    evaluator: str = setting('eval-classifier', "the pruning chapter's judge of the tiny class models")
+    judge: str = setting('eval-classifier', "the pruning chapter's judge of the tiny class models (study.judges)")
     reference_size: int = setting(2000, 'real images in the reference set')
     headline_metric: str = setting('fid', 'the metric of the change figure and the sentences')
     metrics: list[str] = setting(['fid', 'kid', 'class_agreement'], 'the metrics of the tables')

@@ -99,6 +99,8 @@ class Settings:
     seed: int = setting(0, "base seed of the per-index noise (and of any random choice the chapter makes)", low=0)
     output_dir: str = setting("results", "where this notebook's numbers are written for the status page",
                               folder=True)
+    home: str = setting("", "one folder for every result, figure and trained model of the run, so a rerun there "
+                            "continues (Colab: a Drive folder); empty: the usual places", folder=True)
 
     def __post_init__(self):
         for f in fields(self):

@@ -21,7 +21,7 @@ from ..registry import load_network, model
 from ..sampling.generate import generate, timesteps
 from ..sampling.presets import SamplerConfig, preset
 from .distributed import Team
-from .store import RowStore
+from .store import RowStore, weights_digest
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def run_rows(network, specs, protocol, judge, conditions, embedding=None, decode
     {score column: per-sample scores (N,) in global-index order}}).
     A `last_k_steps` row restarts from the baseline's recorded state k steps before the end, which
     gives exactly the images of a full run with the same noise (nothing is pruned before).
-    With `resume_dir`, every finished row is saved there (`RowStore`) and a re-run loads it instead of sampling.
+    With `resume_dir`, every finished row is saved there (`RowStore`, keyed by the digest of every network the rows
+    come from: the model, the decoder, the judge's) and a re-run loads it instead of sampling.
     With a `team` of several processes (`resume_dir` required), each samples its share of every unfinished row's
     indices, the lead (rank 0) gathers the records and saves the row, and nothing is scored: every process
     returns (None, None, None), and a run on one process then scores the saved rows without sampling (scoring
@@ -78,7 +79,10 @@ def run_rows(network, specs, protocol, judge, conditions, embedding=None, decode
     specs = {"baseline": None, **{k: v for k, v in specs.items() if k != "baseline"}}
     record = sorted({n - s.k for s in specs.values() if s is not None and s.schedule == "last_k_steps"})
     device_type = next(network.parameters()).device.type
-    store = RowStore(resume_dir, protocol, judge, keep_images, device_type) if resume_dir and team.lead else None
+    store = None
+    if resume_dir and team.lead:
+        weights = weights_digest(network, decode, judge.extractor, *judge.scorers)  # the networks the rows come from
+        store = RowStore(resume_dir, protocol, judge, keep_images, device_type, weights)
     states, results, images, per_sample = {}, [], {}, {}
     for row, spec in specs.items():
         key = spec if spec is not None else ("baseline recording steps", tuple(record))

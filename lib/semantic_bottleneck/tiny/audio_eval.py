@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..judge.features import ClassifierFeatures
-from ..judge.metrics import Judge, Reference
+from ..judge.metrics import Reference
 from . import audio, clips
 from .cached import load_or_train
 from .frame_encoder import conv_body
@@ -144,14 +144,15 @@ class PitchAccuracy(EventAccuracy):
         return (marginals(logits)[1].argmax(1) == clips.draw(self.split, indices).colour).float()
 
 
-def audio_judge(config: EvalNetConfig, reference_size=500, kid_subsets=50, kid_subset_size=100, progress=True):
-    """The tiny profiles' judge of generated spectrograms: evaluation-network features against real `reference`
-    clips (FD: the FAD analog, KID, IS, precision/recall), onset F1, event and pitch accuracy (in that order)."""
-    network, _ = load_eval_net(config, progress)
+
+def eval_features(network):
+    """The evaluation network as an extractor: its features (FD on them: the FAD analog) and joint logits."""
     extractor = ClassifierFeatures(network)
     extractor.name = f"audio evaluation network features ({network.num_features}-d; FD on them: an FAD analog)"
-    real = real_spectrograms("reference", range(reference_size))
-    reference = Reference.from_features(extractor(real)[0], "real clips' spectrograms (reference split)")
-    return Judge(extractor, [OnsetAlignment(), EventAccuracy(), PitchAccuracy()], reference, kid_subsets=kid_subsets,
-                 kid_subset_size=kid_subset_size)
+    return extractor
 
+
+def real_reference(extractor, count):
+    """The reference set: `count` real clips' spectrograms of the `reference` split, through `extractor`."""
+    real = real_spectrograms("reference", range(count))
+    return Reference.from_features(extractor(real)[0], "real clips' spectrograms (reference split)")

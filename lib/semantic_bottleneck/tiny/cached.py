@@ -2,15 +2,16 @@
 
 The checkpoint and a small JSON record (what the training measured) are written under temporary names and renamed,
 the checkpoint last: an entry with a checkpoint is complete, and concurrent trainers never share a temporary file.
+Every read checks the files against the sha256 recorded beside them (`cache.read_entry`): an entry that does not
+match, or cannot be read, is moved aside with one warning line and trained again.
 """
 from dataclasses import asdict
 import json
-import os
 import time
 
 import torch
 
-from ..cache import cache_root, entry_dir
+from ..cache import cache_root, entry_dir, read_entry, save_entry
 
 _LOADED = {}  # (kind, configuration, cache folder) -> (network, record)
 
@@ -26,20 +27,21 @@ def load_or_train(kind, config, build, train, version, progress=True):
     if key in _LOADED:
         return _LOADED[key]
     folder = entry_dir(kind, {**asdict(config), "cache_version": version})
-    checkpoint, record_path = folder / "model.pt", folder / "record.json"
-    if checkpoint.exists() and record_path.exists():
+
+    def load_weights(path):
+        """The cached network, its weights read weights-only."""
         network = build(config)
-        network.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True), strict=True)
-        _LOADED[key] = network.eval(), json.loads(record_path.read_text())
+        network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
+        return network.eval()
+
+    cached = read_entry(folder, {"record.json": lambda path: json.loads(path.read_text()), "model.pt": load_weights})
+    if cached is not None:
+        _LOADED[key] = cached["model.pt"], cached["record.json"]
         return _LOADED[key]
     start = time.perf_counter()
     network, record = train(config, progress)
     record = {**asdict(config), **record, "train_seconds": time.perf_counter() - start}
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = f".{os.getpid()}.tmp"
-    (folder / f"record.json{tmp}").write_text(json.dumps(record, indent=1))
-    torch.save(network.state_dict(), folder / f"model.pt{tmp}")
-    os.replace(folder / f"record.json{tmp}", record_path)
-    os.replace(folder / f"model.pt{tmp}", checkpoint)
+    save_entry(folder, {"record.json": lambda path: path.write_text(json.dumps(record, indent=1)),
+                        "model.pt": lambda path: torch.save(network.state_dict(), path)})
     _LOADED[key] = network.eval(), record
     return _LOADED[key]

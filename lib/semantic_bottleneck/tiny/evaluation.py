@@ -1,4 +1,5 @@
-"""Judging the tiny class model's samples with the tiny profile's evaluation classifier.
+"""Judging the tiny class model's samples with the tiny profile's evaluation classifier: a quick sample check, and
+the reference set of the `eval-classifier` judge (`study.judges`).
 
 The classifier (trained separately on the same procedural shapes, `classifier`) stands in for Inception: its
 pooled features feed FID/KID/precision/recall, its logits IS and class agreement, against real procedural
@@ -6,8 +7,7 @@ images as the reference set.
 """
 import torch
 
-from ..judge.features import ClassifierAgreement, ClassifierFeatures
-from ..judge.metrics import Judge, Reference
+from ..judge.metrics import Reference
 from ..sampling.conditions import ClassLabels
 from ..sampling.generate import generate
 from ..sampling.presets import preset
@@ -45,10 +45,3 @@ def procedural_reference(extractor, count=1000, seed=12345, image_size=16):
     real = shapes.render(labels, torch.Generator().manual_seed(seed), image_size)
     return Reference.from_features(extractor(real)[0], f"procedural shapes (seed {seed})")
 
-
-def classifier_judge(profile, reference_size=1000, kid_subsets=50, kid_subset_size=1000):
-    """The tiny/ci judge: the profile's evaluation classifier against `reference_size` real procedural images."""
-    classifier, _ = load_eval_classifier(profile)
-    extractor = ClassifierFeatures(classifier)
-    reference = procedural_reference(extractor, reference_size)
-    return Judge(extractor, ClassifierAgreement(), reference, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size)

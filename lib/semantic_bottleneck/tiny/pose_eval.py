@@ -1,4 +1,4 @@
-"""Judging the tiny pose model's samples with its evaluation network (trained on the held-out people).
+"""The tiny pose model's evaluation network (trained on the held-out people) and the judge parts built on it.
 
 The evaluation network (`pose_encoders`, task `person`, split `heldout`, its own seed) reads a generated image's
 keypoints and appearance. It gives the tiny profile's FID features (its class token, standing in for Inception's
@@ -19,14 +19,14 @@ from ..profiles import check_profile
 from . import people
 from .pose_encoders import EncoderConfig, load_or_train_encoder
 
-EVALUATORS = {"tiny": EncoderConfig(task="person", split="heldout", token_width=64, steps=500, seed=1),
+NETWORKS = {"tiny": EncoderConfig(task="person", split="heldout", token_width=64, steps=500, seed=1),
               "ci": EncoderConfig(task="person", split="heldout", token_width=64, steps=80, seed=1)}
 KEYPOINT_OUTPUTS = 2 * len(people.KEYPOINTS)
 
 
 def load_eval_network(profile, progress=True):
     """The cached evaluation network of a profile (`paper` uses the `tiny` one): (network, keypoint error px)."""
-    return load_or_train_encoder(EVALUATORS["tiny" if check_profile(profile) == "paper" else profile], progress)
+    return load_or_train_encoder(NETWORKS["tiny" if check_profile(profile) == "paper" else profile], progress)
 
 
 def _resized(images, size):

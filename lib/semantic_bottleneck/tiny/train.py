@@ -6,7 +6,6 @@ Every `log_every` steps the cosine and nPR of c at the first denoising step are 
 """
 from dataclasses import asdict, dataclass, field
 import json
-import os
 import time
 
 import pandas as pd
@@ -14,11 +13,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..cache import entry_dir
+from ..cache import entry_dir, read_entry, save_entry
 from ..condition.embedding import ConditionEmbedding
 from ..condition.measure import cosine_summary, npr_readings
 from ..nets.dit import DiTConfig
-from ..nets.mechanisms import build_network
+from ..nets.architectures import build_network
 from ..sampling.schedule import LinearSchedule
 from . import shapes
 
@@ -134,20 +133,20 @@ def train_tiny_dit(config: TrainConfig, progress=True):
 def load_or_train(config: TrainConfig, progress=True):
     """The cached model for `config` (trained on first use); returns (model, log, cache folder)."""
     folder = entry_dir("tiny-dit", config.as_dict())
-    checkpoint, log_path = folder / "model.pt", folder / "training_log.csv"
-    if checkpoint.exists() and log_path.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+
+    def load_weights(path):
+        """The cached network, its weights read weights-only."""
         model = build_network(config.model)
-        model.load_state_dict(state, strict=True)
-        return model.eval(), pd.read_csv(log_path), folder
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
+        return model.eval()
+
+    cached = read_entry(folder, {"training_log.csv": pd.read_csv, "model.pt": load_weights})
+    if cached is not None:
+        return cached["model.pt"], cached["training_log.csv"], folder
     start = time.perf_counter()
     model, log = train_tiny_dit(config, progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = f".{os.getpid()}.tmp"  # concurrent trainers of one configuration never share a temporary file
-    torch.save(model.state_dict(), folder / f"model.pt{tmp}")
-    log.to_csv(folder / f"training_log.csv{tmp}", index=False)
-    (folder / f"config.json{tmp}").write_text(
-        json.dumps({**config.as_dict(), "train_seconds": time.perf_counter() - start}, indent=1))
-    for name in ("config.json", "training_log.csv", "model.pt"):  # the checkpoint last: it marks the entry done
-        os.replace(folder / f"{name}{tmp}", folder / name)
+    record = {**config.as_dict(), "train_seconds": time.perf_counter() - start}
+    save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
+                        "training_log.csv": lambda path: log.to_csv(path, index=False),
+                        "model.pt": lambda path: torch.save(model.state_dict(), path)})
     return model, log, folder

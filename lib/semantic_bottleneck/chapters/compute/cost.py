@@ -15,7 +15,6 @@ import copy
 import functools
 import statistics
 import time
-from dataclasses import replace
 
 import pandas as pd
 import torch
@@ -23,22 +22,18 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ...condition.compress import compress, compressed_index, modulation_layers
 from ...devices import cpu_threads, resolve_device
-from ...nets.dit import CONFIGS, DiT
-from ...nets.lightningdit import LightningDiT, LightningDiTConfig
-from ...nets.mdsgen import MDSGen, MDSGenConfig, VideoCondition
-from ...nets.mdt import MDT, MDTConfig
-from ...nets.xmdpt import CONFIGS as XMDPT_CONFIGS
+from ...nets.architectures import build_network
+from ...nets.mdsgen import VideoCondition
 from ...nets.xmdpt import XMDPT, CrossViewConditioning
+from ...registry import architectures
 from ...sampling.generate import input_shape, model_output
 
-OFFICIAL = {  # the paper's architectures at their released sizes: label -> network builder
-    "DiT-XL/2, SiT-XL/2 (learned variance)": lambda: DiT(replace(CONFIGS["DiT-XL/2"], learn_sigma=True)),
-    "REPA, MG (SiT-XL/2, no variance)": lambda: DiT(CONFIGS["DiT-XL/2"]),
-    "LightningDiT-XL/1": lambda: LightningDiT(LightningDiTConfig()),
-    "MDT-XL/2 (v1)": lambda: MDT(MDTConfig()),
-    **{name: (lambda config=config: XMDPT(config)) for name, config in XMDPT_CONFIGS.items()},
-    "MDSGen-B/2": lambda: MDSGen(MDSGenConfig()),
-}
+
+
+def official_architectures():
+    """The paper's architectures at their released sizes, as the registry's entries configure them: label ->
+    network builder (`registry.architectures`)."""
+    return {label: functools.partial(build_network, config) for label, config in architectures().items()}
 
 
 def example_inputs(model, batch, device="meta", generator=None):
@@ -239,9 +234,13 @@ def leading_masks(width, shares):
 
 
 def official_timings(label, shares, batches=(1,), repeats=3, device="auto", threads=0):
-    """An official architecture of `OFFICIAL` with random weights (built on the CPU), timed: its `modulation_time`
-    and its `compression_table` for the kept `shares` (the leading coordinates; the time depends on r only)."""
-    network = OFFICIAL[label]().eval()
+    """An official architecture (a label of `official_architectures`) with random weights (built on the CPU), timed:
+    its `modulation_time` and its `compression_table` for the kept `shares` (the leading coordinates; the time
+    depends on r only)."""
+    builders = official_architectures()
+    if label not in builders:
+        raise ValueError(f"label must be one of {', '.join(builders)}; got {label!r}")
+    network = builders[label]().eval()
     width = modulation_layers(network)[0][2].in_features
     times = modulation_time(network, batches, repeats, device, threads)
     return times, compression_table(network, leading_masks(width, shares), batches, repeats, device, threads)

@@ -13,14 +13,10 @@ from ...devices import cpu_threads
 from ...judge.paired_seeds import summarise
 from ...registry import load_network
 from ...sampling.generate import timesteps
-from ...study.judges import pose_judge
+from ...study.judges import build_judge, judge_entry
 from ...study.protocol import run_study
-from ...tiny.audio_eval import audio_judge
-from ...tiny.audio_model import profile_runs
-from ...tiny.evaluation import classifier_judge
 from ...settings.chapters import ComputeSettings
 
-EVALUATORS = ("eval-classifier", "tiny-eval", "audio-eval-network")
 KINDS = ("coordinates", "directions")
 LOWER_IS_BETTER = ("fid", "kid")
 
@@ -54,29 +50,18 @@ def load_models(names, profile, threads, progress=True):
         return {name: load_network(name, profile, "cpu", progress) for name in names}
 
 
-def make_judge(name, settings: ComputeSettings, progress=True):
-    """The judge of a tiny model by its evaluator in `settings.evaluators`: the class model's classifier, the pose
-    model's evaluation network (against the real answers of the evaluated pairs) or the audio model's."""
-    evaluator = settings.evaluators.get(name)
-    if evaluator == "eval-classifier":
-        return classifier_judge(settings.profile, settings.reference_size, settings.kid_subsets,
-                                settings.kid_subset_size)
-    if evaluator == "audio-eval-network":
-        return audio_judge(profile_runs(settings.profile)[1], settings.reference_size, settings.kid_subsets,
-                           settings.kid_subset_size, progress)
-    if evaluator == "tiny-eval":
-        with cpu_threads(settings.threads):
-            pairs = load_network(name, settings.profile, "cpu", progress).conditions
-            return pose_judge(settings.profile, pairs, settings.seeds * settings.samples_per_seed, settings.batch_size,
-                              settings.kid_subsets, settings.kid_subset_size, progress)
-    raise ValueError(f"evaluators must map {name} to one of {', '.join(EVALUATORS)}; got {evaluator!r}")
-
-
 def run_studies(settings: ComputeSettings, progress=True):
-    """One study per model of `settings.direction_models`, each with its evaluator: model -> (`Study`, judge)."""
+    """One study per model of `settings.direction_models`, each scored by the judge `settings.judges` names for it
+    (`study.judges`; given the model loaded on the CPU where the judge needs it): model -> (`Study`, judge)."""
+    missing = [name for name in settings.direction_models if name not in settings.judges]
+    if missing:
+        raise ValueError(f"judges must name a judge for every direction model; it names none for {', '.join(missing)}")
+    entries = {name: judge_entry(settings.judges[name]) for name in settings.direction_models}  # every name, first
     out = {}
-    for name in settings.direction_models:
-        judge = make_judge(name, settings, progress)
+    for name, entry in entries.items():
+        needs_model = "loaded" in entry.needs  # the pose judges: the model's pairs
+        loaded = load_models([name], settings.profile, settings.threads, progress)[name] if needs_model else None
+        judge = build_judge(entry.name, settings, model=name, loaded=loaded, progress=progress)
         out[name] = run_study(name, settings, judge, rank_specs, progress), judge
     return out
 

@@ -5,7 +5,7 @@ import pandas as pd
 from ...judge.paired_seeds import summarise
 from ...paper import paper_numbers, paper_value
 from ...registry import paper_column
-from .judging import COPY, REAL
+from .judge_tables import COPY, REAL
 from .rows import PAPER_T7_ROW
 
 NAMES = {"removed_dims": "removed", "fid": "FID", "ssim": "SSIM", "lpips": "LPIPS", "psnr": "PSNR", "kid": "KID",
@@ -14,7 +14,7 @@ T7_METRICS = ("fid", "ssim", "lpips", "psnr")
 
 
 def metric_labels(names=None):
-    """The chapter's metric labels, with a judge's own (`judging.metric_names`: the LPIPS stand-in, FID's caveat)."""
+    """The chapter's metric labels, with a judge's own (`judge_tables.metric_names`: the LPIPS stand-in, FID caveat)."""
     return {**NAMES, **(names or {})}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ...paper import TOLERANCE, paper_value
 from ..verdicts import Verdict, model_label
-from .judging import COPY, REAL
+from .judge_tables import COPY, REAL
 from .report import NAMES, T7_METRICS, metric_labels
 from .rows import PAPER_T7_ROW, paper_share, ranked_row_id, row_id
 
@@ -39,7 +39,7 @@ def _hit(summary, row, metric):
 def task_gate(calibration, summary, names=None):
     """The task gate: the baseline's pose accuracy (where measured) at least MIN_POSE_ACCURACY, and its pose accuracy
     and SSIM above the copied source's beyond the baseline's 95% interval over seeds (`calibration`:
-    `judging.calibration`; `summary`: the study's)."""
+    `judge_tables.calibration`; `summary`: the study's)."""
     names = metric_labels(names)
     texts, short = [], []
     for metric in GATE_METRICS:
@@ -161,7 +161,7 @@ def statistics_verdicts(row, column, model):
 
 def pruning_verdicts(summary, calibration, t7_row, metrics, rankings, names, model):
     """The task gate, Table 7's tail row, and head over tail at Table 7's share by |c_i| and by each ranking of
-    `rankings` whose rows the study ran; `metrics` are the headline metrics (`judging.headline_metrics`)."""
+    `rankings` whose rows the study ran; `metrics` are the headline metrics (`judge_tables.headline_metrics`)."""
     names = metric_labels(names)
     gate = task_gate(calibration, summary, names)
     floors = _floors(summary, metrics, names)

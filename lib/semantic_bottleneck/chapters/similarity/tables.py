@@ -3,10 +3,9 @@ import numpy as np
 import pandas as pd
 import torch.nn.functional as F
 
-from ...checkpoints.families import family_row
 from ...condition.measure import cosine_summary, npr_readings, similarity_row
 from ...paper import TOLERANCE, paper_table, paper_value
-from ...registry import paper_column
+from ...registry import family_facts, paper_column
 
 
 def first_step_row(embedding):
@@ -117,7 +116,7 @@ def model_summary(embeddings):
     """One row per model: family, width, classes, t0, time convention and the weights' license."""
     return pd.DataFrame([{"model": name, "family": e.info.get("family"), "d": e.dim, "classes": e.num_classes,
                           "t0": e.info["t0"], "time convention": e.info.get("time_convention", ""),
-                          "license": family_row(e.info["family"]).license}
+                          "license": family_facts(e.info["family"]).license}
                          for name, e in embeddings.items()]).set_index("model")
 
 

@@ -1,9 +1,10 @@
-"""The paper profile's judge: FID Inception (torch-fidelity's weights), CLIP (transformers) and ADM's reference batch.
+"""The files of the paper profile's image judge: FID Inception (torch-fidelity's weights), CLIP (transformers) and
+ADM's reference batch.
 
 Each of the three is downloaded on first use; a failed Hugging Face download ends in one `WeightsError` line.
 """
 from ..judge.features import CLIP_MODEL, ClipScorer, InceptionFeatures, check_prompts
-from ..judge.metrics import Judge, adm_reference
+from ..judge.metrics import adm_reference
 from .download import from_hub
 
 ADM_REFERENCE_URL = ("https://openaipublic.blob.core.windows.net/diffusion/jul-2021/ref_batches/imagenet/256/"
@@ -27,14 +28,14 @@ def adm_reference_path():
     return pooch.retrieve(ADM_REFERENCE_URL, known_hash=None, progressbar=True)
 
 
-def inception_clip_judge(class_names, device="cpu", kid_subsets=100, kid_subset_size=1000, *, inception_weights=None,
-                         clip_model=CLIP_MODEL, reference_path=None):
-    """Inception FID/KID/IS and precision/recall against ADM's reference, and the CLIP score per image.
+def inception_clip_parts(class_names, device="cpu", *, inception_weights=None, clip_model=CLIP_MODEL,
+                         reference_path=None):
+    """The `inception-clip` judge's (extractor, scorers, reference) (`study.judges`): Inception features against
+    ADM's reference, and the CLIP score per image.
 
     Reads three files, by default the real ones (downloaded on first use): the FID Inception weights
     (`inception_weights`), the CLIP model (`clip_model`) and ADM's reference batch (`reference_path`).
     """
     clip = load_clip_scorer(class_names, clip_model, device)
     extractor = InceptionFeatures(device, inception_weights)
-    reference = adm_reference(extractor, reference_path or adm_reference_path())
-    return Judge(extractor, clip, reference, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size)
+    return extractor, [clip], adm_reference(extractor, reference_path or adm_reference_path())
