@@ -21,7 +21,7 @@ def main():
     """Parse the options, print the counts, then time every architecture on every device."""
     import pandas as pd
     import torch
-    from semantic_bottleneck.chapters.compute import cost, report
+    from semantic_bottleneck.chapters.compute import cost, report, study as compute_study
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--architectures", nargs="+", default=["DiT-XL/2, SiT-XL/2 (learned variance)"],
@@ -37,7 +37,7 @@ def main():
     start = time.perf_counter()
     costs = cost.costs_table(cost.official_architectures())
     print(costs.to_string(float_format="{:.4g}".format), flush=True)
-    shares = [*report.paper_kept_shares().values(), *args.sweep]
+    shares = [*compute_study.paper_kept_shares().values(), *args.sweep]
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
         threads = args.threads or torch.get_num_threads()
         name = torch.cuda.get_device_name(0) if device == "cuda" else f"cpu, {threads} threads"

@@ -41,14 +41,14 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SEMANTIC_BOTTLENECK_CACHE"] = folder
-        from semantic_bottleneck.chapters.sparsity import dynamics
+        from semantic_bottleneck.chapters.sparsity import study as sparsity_study
         from semantic_bottleneck.tiny import class_model as models
         from semantic_bottleneck.tiny.train import load_or_train
         import torch
 
         params = sparsity_params()
         main_config = models.tiny_train_config("tiny")
-        variants = dynamics.variant_configs(main_config, params["variant_steps"], params["timestep_counts"],
+        variants = sparsity_study.variant_configs(main_config, params["variant_steps"], params["timestep_counts"],
                                             params["weight_decays"], params["variant_log_every"],
                                             params["baseline_seeds"])
         runs = {"main tiny DiT (all chapters)": main_config,

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from semantic_bottleneck.book import driver as book
-from semantic_bottleneck.chapters.audio import figures, report, rows, statistics
+from semantic_bottleneck.chapters.audio import figures, report, rows, study as audio_study, tables as audio_tables
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.settings.chapters import AudioSettings
 from semantic_bottleneck.sampling.presets import preset
@@ -57,20 +57,20 @@ def test_the_rows_name_what_they_prune():
 def test_the_statistics_of_c_over_clips_beside_the_paper():
     model = helpers.randomize(lambda: TinyMDSGen(TinyMDSGenConfig(hidden_size=32, depth=2, num_heads=2)), std=0.2)
     conditions = ClipConditions(FrameEncoder(FrameEncoderConfig()).eval())
-    step = statistics.first_step(model, conditions, preset("tiny-v2a-dpmpp-10"), count=40)
+    step = audio_study.first_step(model, conditions, preset("tiny-v2a-dpmpp-10"), count=40)
     assert step.c.shape == (40, 32) and step.t0 == 999
     torch.testing.assert_close(step.c, step.y + step.t)
-    table = statistics.beside_paper(step, "tiny-mdsgen")
+    table = audio_tables.statistics_beside_paper(step, "tiny-mdsgen")
     assert table.loc[("T1", "cosine", "mean over pairs of clips"), "paper (MDSGen)"] == pytest.approx(0.9999)
-    status = statistics.status_rows(step, "tiny-mdsgen")
+    status = audio_tables.statistics_status_rows(step, "tiny-mdsgen")
     assert {(r["table"], r["row"]) for r in status} == {("T1", "pr"), ("T1", "npr"), ("T1", "cosine"),
                                                         ("T5", "cosine_y_plus_t"), ("T5", "npr_y_plus_t"),
                                                         ("T5", "cosine_y_only"), ("T5", "npr_y_only")}
-    scores, subsets = statistics.separation(step, conditions.labels(step.indices), 0.1, folds=4)
+    scores, subsets = audio_study.separation(step, conditions.labels(step.indices), 0.1, folds=4)
     assert set(scores.index.get_level_values(0)) == {"event class", "pitch class"} and len(subsets["head"]) == 4
-    assert statistics.separation(step, {}, 0.1)[0] is None
+    assert audio_study.separation(step, {}, 0.1)[0] is None
     with pytest.raises(ValueError, match="at least 2 distinct"):
-        statistics.first_step(model, conditions, preset("tiny-v2a-dpmpp-10"), count=1)
+        audio_study.first_step(model, conditions, preset("tiny-v2a-dpmpp-10"), count=1)
 
 
 def test_the_scores_of_a_clip_follow_its_events():
@@ -105,13 +105,14 @@ def fake_study(deltas, dim=32):
 
 def test_the_tables_rows_and_sentences_of_a_study():
     studies = {"with guidance": fake_study({"tail_share0.5": 0.001, "head_dims2": -0.5})}
-    table = report.pruning_table(studies, ["onset_f1"])
+    table = audio_tables.pruning_table(studies, ["onset_f1"])
     assert table.loc[("with guidance", "head 2 dims (per sample)"), "Δ onset F1"] == "-0.5 (larger than noise)"
     assert table.loc[("with guidance", "tail 50% (per sample)"), "Δ onset F1"].endswith("(within noise)")
-    status = report.status_rows(studies, helpers.small_judge(), "tiny")
-    assert {r["table"] for r in status} == {report.NEW_TABLE} and all("no paper value" in r["reading"] for r in status)
+    status = audio_tables.pruning_status_rows(studies, helpers.small_judge(), "tiny")
+    assert {r["table"] for r in status} == {audio_tables.NEW_TABLE}
+    assert all("no paper value" in r["reading"] for r in status)
     studies["without guidance"] = fake_study({"tail_share0.5": -0.2, "head_dims2": 0.0})
-    text = report.describe(studies, ["onset_f1"], "tiny")
+    text = report.describe_pruning(studies, ["onset_f1"], "tiny")
     assert "Changed beyond the noise (with guidance): head 2 dims (per sample), 16.0 of 32 removed (onset F1 -0.5 " \
         "(worse))." in text
     assert "Changed beyond the noise (without guidance): tail 50% (per sample), 16.0 of 32 removed (onset F1 -0.2 " \
@@ -119,7 +120,7 @@ def test_the_tables_rows_and_sentences_of_a_study():
     assert ("No change detected in any metric (each within its floor or its interval): tail 50% (per sample) "
             "(16.0 of 32 removed).") in text
     assert "tail 50% (per sample) +0.001 / -0.2; head 2 dims (per sample) -0.5 / +0" in text
-    points = report.sweep_points(studies)
+    points = figures.sweep_points(studies)
     assert set(points["series"]) == {f"{part}, {g}" for part in ("tail", "head") for g in studies}
 
 
@@ -138,7 +139,7 @@ def test_the_chapter_runs_under_ci_and_its_executed_copy_plays_sound(build_dirs)
     assert outcome.status == "executed", outcome.error
     results = pd.read_csv(book.RESULTS / "05_video_to_audio.csv")
     assert {("T1", "cosine"), ("T5", "npr_y_only")} <= set(zip(results["table"], results["row"]))
-    assert (results["table"] == report.NEW_TABLE).sum() > 0 and results["value"].notna().all()
+    assert (results["table"] == audio_tables.NEW_TABLE).sum() > 0 and results["value"].notna().all()
     executed = nbformat.read(book.EXECUTED / "05_video_to_audio.ipynb", as_version=4)
     html = "".join(output.get("data", {}).get("text/html", "") for cell in executed.cells if cell.cell_type == "code"
                    for output in cell.outputs)

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from semantic_bottleneck.chapters.audio import findings, report, rows, statistics, task
-from semantic_bottleneck.chapters.audio.statistics import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL, FirstStep
+from semantic_bottleneck.chapters.audio import report, rows, study as audio_study, tables as audio_tables
+from semantic_bottleneck.chapters.audio import verdicts as findings
+from semantic_bottleneck.chapters.audio.study import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL, FirstStep
 from semantic_bottleneck.condition.measure import similarity_row
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.paper import paper_value
@@ -72,7 +73,7 @@ def test_threshold_and_sign_verdicts_read_the_whole_interval():
 
 
 def scores_of(head, tail, contribution=None):
-    """An `statistics.separation` table: event-class k-NN accuracies of the head, the tail (and contribution split)."""
+    """An `audio_study.separation` table: event-class k-NN accuracies of the head, the tail (and contribution split)."""
     values = {"head": head, "tail": tail, **({CONTRIBUTION_HEAD: contribution[0], CONTRIBUTION_TAIL: contribution[1]}
                                             if contribution else {})}
     frame = pd.DataFrame([{"labels": "event class", "subset": s, "dims": 4 if "head" in s else 60, "knn_accuracy": a,
@@ -163,29 +164,29 @@ def test_the_contribution_rows_and_the_reach_of_c():
     c[:, 0], c[:, 1] = -11.5, 3.0  # the largest |c_i| is inert through SiLU
     step = step_of(c, c, torch.zeros(8))
     gains = torch.ones(8)
-    reach = statistics.reach_table(step, gains, 0.125)["value"]
-    assert reach[statistics.REACH_READINGS["inert_head"]] == 1
+    reach = audio_tables.reach_table(step, gains, 0.125)["value"]
+    assert reach[audio_tables.REACH_READINGS["inert_head"]] == 1
     assert reach["most negative mean c_i in the |c|-head"] == pytest.approx(-11.5)
-    _, subsets = statistics.separation(step, {}, 0.125, gains=gains)
+    _, subsets = audio_study.separation(step, {}, 0.125, gains=gains)
     assert subsets["head"].tolist() == [0] and subsets[CONTRIBUTION_HEAD].tolist() == [1]
     assert sorted(subsets[CONTRIBUTION_TAIL].tolist()) == [0, 2, 3, 4, 5, 6, 7]
-    text = statistics.describe(aligned_step(), "m", None, statistics.variance_summary(aligned_step()),
-                               statistics.reach_table(aligned_step(), torch.ones(32), 0.05))
+    text = report.describe_statistics(aligned_step(), "m", None, audio_tables.variance_summary(aligned_step()),
+                               audio_tables.reach_table(aligned_step(), torch.ones(32), 0.05))
     assert "|c|-head dimensions have mean c_i below" in text and "so the similarity" not in text
 
 
 def test_the_protocol_table_names_only_the_metrics_shown():
     study = study_of({"tail_share0.5": {}})
     judge = helpers.small_judge()
-    shown = task.protocol_table(study, judge, ["fid", "onset_f1"])
+    shown = audio_tables.protocol_table(study, judge, ["fid", "onset_f1"])
     assert "IS" not in shown.index and "KID" not in shown.index and "FD" in shown.index
-    assert "IS" in task.protocol_table(study, judge, ["fid", "is"]).index
+    assert "IS" in audio_tables.protocol_table(study, judge, ["fid", "is"]).index
 
 
 def test_describe_names_every_change_beyond_the_noise_and_calls_the_rest_not_detected():
     study = study_of({"tail_share0.1": {"fid": 0.61}, "tail_share0.5": {"fid": (0.4, -0.1, 0.8)},
                       "head_dims2": {"onset_f1": 0.2}})
-    text = report.describe({"with guidance": study}, METRICS, "ci")
+    text = report.describe_pruning({"with guidance": study}, METRICS, "ci")
     assert "Changed beyond the noise (with guidance): tail 10% (per sample), 8.0 of 32 removed (FD +0.61 " \
         "(worse))" in text
     assert "head 2 dims (per sample), 8.0 of 32 removed (onset F1 +0.2 (better))" in text

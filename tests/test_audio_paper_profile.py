@@ -12,7 +12,7 @@ import torch
 from semantic_bottleneck import registry
 from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.checkpoints.mdsgen import AST_MODEL
-from semantic_bottleneck.chapters.audio import report
+from semantic_bottleneck.chapters.audio import tables as audio_tables
 import helpers
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow]
@@ -36,8 +36,8 @@ def test_the_chapter_runs_under_the_paper_profile_on_stand_ins(tmp_path, monkeyp
     assert set(results["profile"]) == {"paper"} and set(results["model"]) == {"mdsgen-b"}
     cells = set(zip(results["table"], results["row"], results["column"]))
     assert {("T1", "cosine", "MDSGen"), ("T5", "cosine_y_only", "MDSGen"),
-            (report.NEW_TABLE, "with guidance/tail_share0.5", "audioset_agreement"),
-            (report.NEW_TABLE, "without guidance/head_dims2", "fid")} <= cells
+            (audio_tables.NEW_TABLE, "with guidance/tail_share0.5", "audioset_agreement"),
+            (audio_tables.NEW_TABLE, "without guidance/head_dims2", "fid")} <= cells
     text = (book.EXECUTED / "05_video_to_audio.ipynb").read_text()
     assert "mdsgen-dpmpp-50: dpmsolver++ 50 steps" in text and "3 CAVP feature file(s)" in text
     assert "data:audio/wav;base64," in text  # the players of the generated sound

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from semantic_bottleneck import registry
-from semantic_bottleneck.chapters.pruning import figures, report
-from semantic_bottleneck.chapters.sparsity import headtail
+from semantic_bottleneck.chapters.pruning import figures, report, tables as chapter_tables
+from semantic_bottleneck.chapters.sparsity import study as sparsity_study
 from semantic_bottleneck.judge.metrics import Judge, Reference
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.protocol import Protocol, Study
@@ -45,11 +45,11 @@ def test_the_paper_is_set_beside_the_ten_split_reading_and_its_status_row_says_i
     from semantic_bottleneck.judge.paired_seeds import summarise
 
     summary = summarise(long)
-    table = report.beside_paper(summary, ["is", "is10"], "repa-xl")
+    table = chapter_tables.beside_paper(summary, ["is", "is10"], "repa-xl")
     assert "IS (10 splits) (paper: REPA, Table 2)" in table.columns
     assert not any(c.startswith("IS (1 split) (paper") for c in table.columns)
     protocol = Protocol("repa-xl", preset("repa-ode-50"), 100, 2)
-    rows = report.status_rows(summary, "repa-xl", protocol, "x", "clip", 1152, "threshold", "per_sample")
+    rows = chapter_tables.status_rows(summary, "repa-xl", protocol, "x", "clip", 1152, "threshold", "per_sample")
     is_rows = [r for r in rows if r["column"] == "is"]
     assert is_rows and all(r["value"] in (40.5,) for r in is_rows)  # the 10-split mean over seeds
 
@@ -81,7 +81,7 @@ def test_labels_name_what_runs():
 def test_a_class_that_barely_moves_is_called_near_trivial_to_separate():
     points = torch.tensor([[0.0, 0.0], [0.0, 0.001], [1.0, 0.0], [1.0, 0.001]]).numpy()
     labels = torch.tensor([0, 0, 1, 1]).numpy()
-    assert headtail.spread_ratio(points, labels) == pytest.approx(0.0005)
+    assert sparsity_study.spread_ratio(points, labels) == pytest.approx(0.0005)
 
 
 def test_the_head_sweep_says_where_the_agreement_itself_breaks_not_only_where_fid_moves():

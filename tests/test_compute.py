@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import save_file
 from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.book.provenance import VERDICTS_FOLDER
-from semantic_bottleneck.chapters.compute import cost, directions, report
+from semantic_bottleneck.chapters.compute import cost, report, study as compute_study, tables as compute_tables
 from semantic_bottleneck.checkpoints.compressed import CompressedModel, load_compressed, save_compressed
 from semantic_bottleneck.checkpoints.diffusers import to_diffusers
 from semantic_bottleneck.checkpoints.files import CheckpointError
@@ -261,7 +261,7 @@ def test_the_registry_holds_the_tiny_class_model_compressed_to_table_2s_kept_sha
     entry, base = model("tiny-class-compressed"), model("tiny-class")
     assert isinstance(entry.source, CompressedModel) and entry.source.base_name == "tiny-class"
     assert type(entry.source.base) is type(base.source) and entry.sampler == base.sampler
-    assert entry.source.kept_share == pytest.approx(report.paper_kept_shares()["tail_tau0.01_every_step"])
+    assert entry.source.kept_share == pytest.approx(compute_study.paper_kept_shares()["tail_tau0.01_every_step"])
 
 # ----------------------------------------------------------------------------- r directions
 
@@ -318,7 +318,7 @@ def test_coordinate_and_direction_rows_run_through_the_study_protocol():
     embedding = ConditionEmbedding.from_state_dict(network.state_dict(), t0=999)
     judge = helpers.small_judge(image_size=8, references=30, kid_subsets=3, kid_subset_size=5)
     protocol = Protocol("tiny-class", SAMPLER, 5, 2, 0, 10, "5 per class")
-    specs = directions.rank_specs(ComputeSettings(ranks=[2, 4, 16]), 16)
+    specs = compute_study.rank_specs(ComputeSettings(ranks=[2, 4, 16]), 16)
     assert list(specs) == ["baseline", "coordinates_r2", "directions_r2", "coordinates_r4", "directions_r4"]
     long, images, _ = run_rows(network, specs, protocol, judge, ClassLabels(5), embedding, progress=False)
     removed = long[long["metric"] == "removed_dims"].groupby("row")["value"].first()
@@ -326,11 +326,11 @@ def test_coordinate_and_direction_rows_run_through_the_study_protocol():
                                  "directions_r4": 12}
     assert not torch.equal(images["coordinates_r2"], images["directions_r2"])
     study = Study("tiny-class", protocol, specs, long, summarise(long), images, {}, 16, embedding)
-    table = directions.head_to_head(study, "fid")
+    table = compute_tables.head_to_head(study, "fid")
     means = study.summary[study.summary["metric"] == "fid"].set_index("row")["mean"]
     assert table.loc[2, "directions"] == pytest.approx(means["directions_r2"])
     assert table.loc[2, "coordinates"] == pytest.approx(means["coordinates_r2"])
-    energy = directions.energy_table({"tiny-class": (study, judge)})
+    energy = compute_tables.energy_table({"tiny-class": (study, judge)})
     assert (energy["directions"] >= energy["coordinates"] - 1e-9).all()
     assert "ranks are eligible" in report.directions_sentence({"tiny-class": (study, judge)}, "fid")
 
@@ -376,7 +376,7 @@ def test_the_chapter_runs_under_ci_and_its_numbers_reach_the_status_page(build_d
     outcome = book.execute("06_compute", "ci", force=True)
     assert outcome.status == "executed", outcome.error
     results = pd.read_csv(book.RESULTS / "06_compute.csv").set_index("row")
-    assert (results["table"] == report.NEW_TABLE).all() and results["value"].notna().all()
+    assert (results["table"] == compute_tables.NEW_TABLE).all() and results["value"].notna().all()
     assert results.loc["compressed = pruned", "value"] < 1e-4
     assert results.loc["modulation share/REPA, MG (SiT-XL/2, no variance)", "value"].between(0.33, 0.34).any()
     assert results.index.str.startswith("compressed/keep 61.1%").any()

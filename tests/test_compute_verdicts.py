@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from semantic_bottleneck.chapters.compute import cost, directions, report, verdicts
+from semantic_bottleneck.chapters.compute import cost, report, study as compute_study, verdicts
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.nets.dit import DiT, DiTConfig
 from semantic_bottleneck.nets.xmdpt import XMDPT, XMDPTConfig
@@ -81,8 +81,10 @@ def _compression(quartiles):
 
 
 @pytest.mark.parametrize("quartiles,expected", [
-    ({"keep 61%": (0.05, 0.2), "keep 34%": (-0.01, 0.3)}, "reproduced"),
-    ({"keep 61%": (-0.3, -0.1), "keep 34%": (-0.2, 0.1)}, "inverted"),
+    ({"keep 61%": (0.05, 0.2), "keep 34%": (0.01, 0.3)}, "reproduced"),
+    ({"keep 61%": (0.05, 0.2), "keep 34%": (-0.01, 0.3)}, "not reproduced"),  # faster in 1 of 2: not most
+    ({"keep 61%": (-0.3, -0.1), "keep 34%": (-0.2, -0.1)}, "inverted"),
+    ({"keep 61%": (-0.3, -0.1), "keep 34%": (-0.2, 0.1)}, "not reproduced"),  # one slower timing is no inversion
     ({"keep 61%": (-0.1, 0.1), "keep 34%": (-0.2, 0.1)}, "not reproduced"),
     ({"keep 61%": (0.1, 0.2), "keep 34%": (-0.3, -0.1)}, "not reproduced")])
 def test_the_time_verdict_reads_the_quartiles_of_the_paired_savings(quartiles, expected):
@@ -99,7 +101,7 @@ NEAR = {"fid": [10.1, 10.4, 10.3], "class_agreement": [0.91, 0.90, 0.92]}
 
 def _study(rows, ranks=(1, 64), dim=128):
     """A Study whose rows score the given per-seed values (row -> metric -> values; the baseline added)."""
-    specs = directions.rank_specs(SimpleNamespace(ranks=list(ranks)), dim)
+    specs = compute_study.rank_specs(SimpleNamespace(ranks=list(ranks)), dim)
     long = pd.DataFrame([{"row": row, "metric": metric, "replicate": i, "value": v}
                          for row, metrics in {"baseline": BASE, **rows}.items()
                          for metric, values in metrics.items() for i, v in enumerate(values)])

@@ -81,7 +81,7 @@ def test_bad_arguments_end_in_one_error_line(tmp_path, capsys):
     missing = str(tmp_path / "no" / "rows.csv")
     assert main(["prune", "--profile", "ci", "--resume-dir", str(tmp_path), "--out", missing]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("error: model must be one of") and "no-such-model" in lines[0]
+    assert len(lines) == 2 and lines[0].startswith("error: --model: model must be one of") and "no-such-model" in lines[0]
     assert lines[1].startswith("error: out must be a file in an existing folder")
 
 

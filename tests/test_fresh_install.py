@@ -145,6 +145,6 @@ def test_a_colab_stand_in_whose_install_fails_stops_at_the_install_cell(fresh):
     code = [c for c in executed.cells if c.cell_type == "code"]
     errors = [o for o in code[0].outputs if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "RuntimeError", code[0].outputs
-    assert re.fullmatch(r"installing semantic-bottleneck @ git\+https://github\.com/\S+ failed: check the network"
-                        r" and that the repository URL is reachable, then run this cell again", errors[0].evalue)
+    assert re.fullmatch(r"installing semantic-bottleneck @ git\+https://github\.com/\S+ failed \(.+\): check the "
+                        r"network and that the repository URL is reachable, then run this cell again", errors[0].evalue)
     assert all(c.execution_count is None and not c.outputs for c in code[1:]), "a cell after the install ran"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from semantic_bottleneck.commands import prune_command
-from semantic_bottleneck.chapters.compute import directions
+from semantic_bottleneck.chapters.compute import study as compute_study
 from semantic_bottleneck.profiles import PROFILES
 from semantic_bottleneck.settings import SETTINGS, resolve
 from semantic_bottleneck.settings.chapters import AudioSettings, ComputeSettings, PoseSettings, PruningSettings
@@ -91,7 +91,7 @@ def test_the_prune_command_loads_the_model_only_for_a_judge_that_needs_it(random
         loads.append(name)
         return SimpleNamespace(conditions=Answers(answers))
 
-    chapter = prune_command.SamplingChapter(models=None, load=load, studies=None)
+    chapter = SimpleNamespace(load=load)  # a chapter's study module, as `prune_command.CHAPTERS` holds
     pixels = PoseSettings(judge="pixels", profile="ci", seeds=2, samples_per_seed=4)
     assert prune_command.judge_of(chapter, pixels, "tiny-pose").agreement.column == "ssim" and loads == ["tiny-pose"]
     prune_command.judge_of(chapter, PruningSettings(profile="ci", reference_size=4), "tiny-class")
@@ -99,8 +99,8 @@ def test_the_prune_command_loads_the_model_only_for_a_judge_that_needs_it(random
 
 
 def test_the_compute_chapter_checks_every_models_judge_before_it_runs(monkeypatch):
-    monkeypatch.setattr(directions, "load_models", lambda *a, **k: pytest.fail("loaded a model before the check"))
+    monkeypatch.setattr(compute_study, "load_models", lambda *a, **k: pytest.fail("loaded a model before the check"))
     with pytest.raises(ValueError, match="names none for tiny-mdsgen"):
-        directions.run_studies(ComputeSettings(judges={"tiny-class": "eval-classifier", "tiny-pose": "pixels"}))
+        compute_study.run(ComputeSettings(judges={"tiny-class": "eval-classifier", "tiny-pose": "pixels"}))
     with pytest.raises(ValueError, match="judge must be one of"):
-        directions.run_studies(ComputeSettings(judges={**ComputeSettings().judges, "tiny-mdsgen": "audio-eval"}))
+        compute_study.run(ComputeSettings(judges={**ComputeSettings().judges, "tiny-mdsgen": "audio-eval"}))

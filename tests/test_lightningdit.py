@@ -231,7 +231,7 @@ def test_a_checkpoint_without_a_decoder_is_named(tmp_path):
 
 def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, monkeypatch):
     """Registry names resolve to cached files: the network, the VA-VAE and its stats; then sample and decode."""
-    from semantic_bottleneck.chapters.pruning import report, rows
+    from semantic_bottleneck.chapters.pruning import rows, tables as chapter_tables
     from semantic_bottleneck.study.protocol import run_study
 
     cache = tmp_path / "weights"
@@ -257,7 +257,7 @@ def test_lightningdit_is_samplable_from_the_weights_cache_end_to_end(tmp_path, m
     fid = study.summary[study.summary["metric"] == "fid"].set_index("row")
     assert {"baseline", "tail_tau0.01_first_step", "head_tau1.0_every_step"} <= set(fid.index)
     assert fid.loc["baseline", "delta"] == 0 and fid["mean"].notna().all()
-    status = report.status_rows(study.summary, "lightningdit-xl", study.protocol, judge.extractor.name,
+    status = chapter_tables.status_rows(study.summary, "lightningdit-xl", study.protocol, judge.extractor.name,
                                 "class_agreement", 32, "threshold", "per_sample")
     assert ("T3", "LightningDiT/tail_tau0.01_every_step", "fid") in {(r["table"], r["row"], r["column"]) for r in status}
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from semantic_bottleneck import registry
 from semantic_bottleneck.__main__ import main
-from semantic_bottleneck.chapters.mechanisms import paper_models
+from semantic_bottleneck.chapters.mechanisms import study as mechanisms_study, tables as mechanisms_tables
 from semantic_bottleneck.checkpoints import mechanism_readers as readers
 from semantic_bottleneck.checkpoints.download import CACHE_ENV, WeightsError
 from semantic_bottleneck.condition.measure import cosine_summary, normalized_pr
@@ -391,7 +391,7 @@ def test_audioldm_follows_the_unets_sinusoid_settings(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- the chapter's rows
 
 def test_rows_carry_each_reading_and_the_papers_numbers(offline):
-    frame = paper_models.paper_mechanism_rows(["uvit-h", "sd3-medium", "sd3.5-large", "audioldm-s-full-v2"],
+    frame = mechanisms_study.paper_mechanism_rows(["uvit-h", "sd3-medium", "sd3.5-large", "audioldm-s-full-v2"],
                                               progress=False)
     stats = ["cosine (y+t)", "nPR (y+t)", "cosine (y only)", "nPR (y only)"]
     assert {"model", "reading", "mechanism", "measured vector", "condition set", "d", "t0", *stats,
@@ -413,7 +413,7 @@ def test_rows_carry_each_reading_and_the_papers_numbers(offline):
 
 
 def test_the_reference_table_is_the_papers_four_columns():
-    table = paper_models.paper_mechanism_table_reference()
+    table = mechanisms_tables.paper_mechanism_table_reference()
     assert list(table["paper column"]) == ["UViT", "SD3.0-2B", "SD3.0-8B", "AudioLDM"]
     assert table.set_index("paper column").loc["AudioLDM", "paper cosine (y only)"] == 0.1406
     assert table.set_index("paper column").loc["UViT", "source"] == "the paper, Table 4"

@@ -6,8 +6,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from semantic_bottleneck.chapters.mechanisms import paper_models, pruning, verdicts
-from semantic_bottleneck.chapters.mechanisms.statistics import ENTERING, SUMMED, Y_ONLY
+from semantic_bottleneck.chapters.mechanisms import figures as mechanisms_figures, study as mechanisms_study
+from semantic_bottleneck.chapters.mechanisms import tables as mechanisms_tables, verdicts
+from semantic_bottleneck.chapters.mechanisms.study import ENTERING, SUMMED, Y_ONLY
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.paper import paper_value
 
@@ -75,15 +76,15 @@ def test_an_arm_above_the_reference_or_within_its_floor_is_matched():
 
 
 def test_the_reference_table_puts_the_registrys_mechanism_beside_the_papers_label():
-    table = paper_models.paper_mechanism_table_reference().set_index("paper column")
+    table = mechanisms_tables.paper_mechanism_table_reference().set_index("paper column")
     assert table.loc["AudioLDM", "paper's label"] == "cross-attention (3)"
     assert table.loc["AudioLDM", "registry's mechanism"].startswith("class embedding concatenated")
     with pytest.raises(ValueError, match="column must be a paper column the registry reads"):
-        paper_models.registry_mechanism("PixArt")
+        mechanisms_study.registry_mechanism("PixArt")
 
 
 def test_the_changes_figure_is_returned_closed_so_it_is_drawn_once():
     plt.close("all")
     study = _study({"tail_40pct": SAME, "head_1pct": WORSE})
-    fig = pruning.changes_figure({"adaLN-Zero": study, "in-context": study}, "fid")
+    fig = mechanisms_figures.changes_figure({"adaLN-Zero": study, "in-context": study}, "fid")
     assert fig.caption and not plt.get_fignums()

@@ -4,7 +4,7 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from semantic_bottleneck.chapters.mechanisms import statistics
+from semantic_bottleneck.chapters.mechanisms import study as mechanisms_study
 from semantic_bottleneck.condition.embedding import ConditionEmbedding
 from semantic_bottleneck.condition.hooks import CaptureC, hook_points
 from semantic_bottleneck.condition.prune import PruneSpec, Pruner, spec_mask
@@ -134,7 +134,7 @@ def test_statistics_name_each_mechanisms_readings():
     embeddings = {"adaLN-Zero": ConditionEmbedding.from_state_dict(nets["adaLN-Zero"].state_dict(), t0=999),
                   "in-context": MechanismVectors(nets["in-context"], "in-context", {"t0": 999}),
                   "cross-attention": MechanismVectors(nets["cross-attention"], "cross-attention", {"t0": 999})}
-    table = statistics.statistics_table(embeddings, [0.01], 0.05)
+    table = mechanisms_study.statistics_table(embeddings, [0.01], 0.05)
     assert list(table.index) == [("adaLN-Zero", "entering vector"), ("adaLN-Zero", "y + t (sum)"),
                                  ("adaLN-Zero", "y only"), ("in-context", "entering vector"),
                                  ("in-context", "y + t (sum)"), ("in-context", "y only"),
@@ -142,7 +142,7 @@ def test_statistics_name_each_mechanisms_readings():
     assert table["width"].tolist() == [32, 32, 32, 64, 32, 32, 96, 96]
     assert table["cosine_mean"].between(-1, 1).all() and table["npr_mean_over_classes"].between(0, 1).all()
     with pytest.raises(ValueError, match="mechanism must be one of"):
-        statistics.readings("film", embeddings["in-context"], 999)
+        mechanisms_study.readings("film", embeddings["in-context"], 999)
 
 
 def test_build_network_rejects_an_unknown_configuration():

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from semantic_bottleneck.chapters.pose import report, rows, statistics
+from semantic_bottleneck.chapters.pose import rows, study as pose_study, tables as pose_tables
 from semantic_bottleneck.settings.chapters import PoseSettings
 
 
@@ -12,16 +12,16 @@ def test_an_additive_c_splits_exactly_into_person_and_pose_with_no_interaction()
     g = torch.Generator().manual_seed(0)
     person, pose = torch.randn(4, 1, 6, generator=g), 2 * torch.randn(1, 5, 6, generator=g)
     c = (3.0 + person + pose).reshape(20, 6)  # c_pq = m + a_p + b_q, p-major
-    parts = statistics.two_way_variance(c, 4, 5)
+    parts = pose_study.two_way_variance(c, 4, 5)
     assert parts["interaction"].abs().max() < 1e-12
     centred = lambda x: x - x.mean(dim=(0, 1), keepdim=True)
     torch.testing.assert_close(parts["person"], centred(person).square().mean((0, 1)).double())
     torch.testing.assert_close(parts["pose"], centred(pose).square().mean((0, 1)).double())
     noisy = c + torch.randn(20, 6, generator=g)
-    parts = statistics.two_way_variance(noisy, 4, 5)
+    parts = pose_study.two_way_variance(noisy, 4, 5)
     torch.testing.assert_close(parts["person"] + parts["pose"] + parts["interaction"], parts["total"])
     with pytest.raises(ValueError, match="sources x poses = 3 x 5"):
-        statistics.two_way_variance(c, 3, 5)
+        pose_study.two_way_variance(c, 3, 5)
 
 
 def test_shares_and_head_attribution_add_up_and_name_the_largest_dimensions():
@@ -29,15 +29,15 @@ def test_shares_and_head_attribution_add_up_and_name_the_largest_dimensions():
     c = torch.randn(12, 8, generator=g) * 0.1
     c[:, 2] += 5.0  # the head: dimension 2, then 6
     c[:, 6] -= 3.0
-    parts = statistics.two_way_variance(c, 3, 4)
-    head = statistics.head_dimensions(c, 2)
+    parts = pose_study.two_way_variance(c, 3, 4)
+    head = pose_study.head_dimensions(c, 2)
     assert head.tolist() == [2, 6]
-    shares = statistics.variation_shares(parts, head)
+    shares = pose_study.variation_shares(parts, head)
     assert shares.iloc[1]["share of the total variance"] + shares.iloc[2]["share of the total variance"] == \
         pytest.approx(1.0)
-    summed = shares[[f"{p} share" for p in statistics.PARTS]].sum(axis=1)
+    summed = shares[[f"{p} share" for p in pose_study.PARTS]].sum(axis=1)
     assert summed.tolist() == pytest.approx([1.0] * 3)
-    table = statistics.head_attribution(c, parts, head)
+    table = pose_study.head_attribution(c, parts, head)
     assert list(table.index) == [2, 6] and table["mean c"].iloc[0] == pytest.approx(c[:, 2].mean().item())
 
 
@@ -71,11 +71,11 @@ def test_table7_sets_our_rows_beside_the_papers_numbers():
     summary = _summary({"baseline": {"fid": (20.0, 1.0, 0.0, "baseline"), "ssim": (0.5, 0.01, 0.0, "baseline")},
                         "tail_tau0.1": {"fid": (21.0, 1.0, 1.0, "larger than noise"),
                                         "ssim": (0.49, 0.01, -0.01, "within noise")}})
-    table = report.table7_beside_paper(summary, "tail_tau0.1")
+    table = pose_tables.table7_beside_paper(summary, "tail_tau0.1")
     assert table.loc["baseline (ours: baseline)", "FID (paper)"] == "18.64"
     assert table.loc["tail_tau0.1_40pct (ours: tail_tau0.1)", "SSIM (paper)"] == "0.6792"
     assert table.loc["tail_tau0.1_40pct (ours: tail_tau0.1)", "FID Δ"] == "+1 (larger than noise)"
-    labelled = report.table7_beside_paper(summary, "tail_tau0.1", ("kid", "fid", "lpips"),
+    labelled = pose_tables.table7_beside_paper(summary, "tail_tau0.1", ("kid", "fid", "lpips"),
                                           {"lpips": "LPIPS stand-in", "fid": "FID (not meaningful)"})
     assert labelled.loc["baseline (ours: baseline)", "KID (paper)"] == "not in Table 7"
     assert labelled.loc["baseline (ours: baseline)", "LPIPS stand-in (paper)"] == "0.1672"
@@ -94,7 +94,7 @@ def test_a_row_whose_change_doubles_with_guidance_interacts_with_it():
 
     unguided = long({"a": (1.0, 1.1, 0.9), "b": (0.5, 0.4, 0.6)})
     guided = long({"a": (2.0, 2.2, 1.8), "b": (0.5, 0.4, 0.6)})
-    table = report.guidance_interaction(guided, unguided, "fid")
+    table = pose_study.guidance_interaction(guided, unguided, "fid")
     assert table.loc["a", "difference (with - without)"] == pytest.approx(1.0)
     assert table.loc["a", "verdict"] == "larger than seed spread"
     assert table.loc["b", "difference (with - without)"] == pytest.approx(0.0, abs=1e-12)
@@ -104,7 +104,7 @@ def test_a_row_whose_change_doubles_with_guidance_interacts_with_it():
 def test_status_rows_stand_beside_the_x_mdpt_cells_of_tables_1_5_and_7():
     row = {"cosine_mean": 0.9999, "cosine_min": 0.999, "npr_mean_over_classes": 0.5, "npr_of_mean_vector": 0.49,
            "y_cosine_mean": 0.98, "y_npr_mean_over_classes": 0.3, "pr_mean_over_classes": 16.0, "pairs": 64}
-    out = pd.DataFrame(report.statistics_status_rows({"tiny-pose": row, "xmdpt-b": row}))
+    out = pd.DataFrame(pose_tables.statistics_status_rows({"tiny-pose": row, "xmdpt-b": row}))
     tiny, base = out[out["model"] == "tiny-pose"], out[out["model"] == "xmdpt-b"]
     assert set(tiny[tiny["table"] == "T1"]["column"]) == {"X-MDPT"} and set(tiny[tiny["table"] == "T5"]["column"]) == \
         {"X-MDPT-L"}
@@ -116,10 +116,10 @@ def test_status_rows_stand_beside_the_x_mdpt_cells_of_tables_1_5_and_7():
     class Protocol:
         samples_per_seed, seeds, sampler = 48, 2, type("S", (), {"name": "tiny-pose-ddim-10"})
 
-    t7 = pd.DataFrame(report.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct"))
+    t7 = pd.DataFrame(pose_tables.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct"))
     assert list(zip(t7["row"], t7["column"])) == [("baseline", "fid"), ("tail_tau0.1_40pct", "fid")]
     assert "13.0 dims zeroed" in t7["reading"].iloc[1] and "larger than noise" in t7["reading"].iloc[1]
-    marked = pd.DataFrame(report.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct",
+    marked = pd.DataFrame(pose_tables.pruning_status_rows(summary, "tiny-pose", Protocol, "eval network", "tail_40pct",
                                                      {"fid": "FID (not meaningful: 48 samples)"}))
     assert marked["reading"].iloc[0].startswith("FID (not meaningful: 48 samples), FID-48 on eval network")
 
@@ -150,10 +150,10 @@ def test_the_statistics_row_says_how_much_variance_the_small_coordinates_carry()
     c = torch.zeros(50, 5)
     c[:, :2] = torch.randn(50, 2, generator=g) * 0.5  # small mean, all the variation
     c[:, 2:] = 5.0 + 0.001 * torch.randn(50, 3, generator=g)  # large and nearly constant
-    row = statistics.statistics_row(c, c - 5.0, torch.full((5,), 5.0), tau=0.1, tail_share=0.4)
+    row = pose_study.statistics_row(c, c - 5.0, torch.full((5,), 5.0), tau=0.1, tail_share=0.4)
     assert row["tail_variance_share"] == pytest.approx(1.0, abs=1e-4)  # the 2 smallest |mean| of 5 dimensions
     assert row["below_tau_of_mean_vector"] == pytest.approx((c.mean(0).abs() < 0.1).double().mean().item())
-    table = statistics.table1_beside_paper({"tiny-pose": {**row, "pairs": 50}}, {"tiny-pose": "X-MDPT-L"})
+    table = pose_tables.table1_beside_paper({"tiny-pose": {**row, "pairs": 50}}, {"tiny-pose": "X-MDPT-L"})
     assert table.loc["cosine (y+t)", "X-MDPT (paper)"] == 0.9998 and table.loc["d", "X-MDPT-L (paper)"] == ""
     assert table.loc["d", "tiny-pose (this build, beside X-MDPT-L)"] == 5
 
@@ -162,8 +162,8 @@ def test_the_reach_table_labels_every_silu_aware_statistic_of_each_model():
     from semantic_bottleneck.condition.reach import reach_summary
 
     c = torch.tensor([[-8.0, 3.0, 0.5, -0.1, 0.2], [-7.0, 2.0, 0.4, 0.1, 0.3]])
-    table = statistics.reach_table({"tiny-pose": reach_summary(c, torch.ones(5), 0.4)})
-    assert len(table) == len(statistics.REACH_LABELS) and list(table.columns) == ["tiny-pose"]
+    table = pose_tables.reach_table({"tiny-pose": reach_summary(c, torch.ones(5), 0.4)})
+    assert len(table) == len(pose_tables.REACH_LABELS) and list(table.columns) == ["tiny-pose"]
     column = table["tiny-pose"]
     assert column.iloc[0] == 2 and column.iloc[1] == 1  # head {0, 1}; coordinate 0 (mean -7.5) is inert
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from semantic_bottleneck.chapters.pose import judge_tables
+from semantic_bottleneck.chapters.pose import tables as pose_tables
 from semantic_bottleneck.judge.answers import PixelFeatures, Psnr, Ssim
 from semantic_bottleneck.study.judges import build_judge
 from semantic_bottleneck.settings.chapters import PoseSettings
@@ -108,8 +108,8 @@ def test_a_pixels_judge_scores_the_answers_themselves_as_perfect():
 
 
 def test_fid_is_marked_not_meaningful_without_more_samples_than_feature_dimensions():
-    assert "32 samples per seed <= 64-d features" in judge_tables.fid_caveat(32, 64) and judge_tables.fid_caveat(64, 64)
-    assert judge_tables.fid_caveat(65, 64) == ""
+    assert "32 samples per seed <= 64-d features" in pose_tables.fid_caveat(32, 64) and pose_tables.fid_caveat(64, 64)
+    assert pose_tables.fid_caveat(65, 64) == ""
 
 
 def test_labels_headline_and_protocol_follow_the_judge():
@@ -118,14 +118,14 @@ def test_labels_headline_and_protocol_follow_the_judge():
                           profile="ci")
     # 192-d thumbnails, 4 samples per seed: FID not meaningful
     pixels = build_judge("pixels", params, loaded=SimpleNamespace(conditions=Answers(answers)))
-    assert judge_tables.metric_names(pixels, 4) == {"lpips": "LPIPS",
+    assert pose_tables.metric_names(pixels, 4) == {"lpips": "LPIPS",
                                                     "fid": "FID (not meaningful: 4 per seed <= 192-d)"}
-    assert judge_tables.metric_names(pixels, 193)["fid"] == "FID"
-    assert judge_tables.headline_metrics(pixels, 4) == ("kid", "ssim", "psnr")
-    assert judge_tables.headline_metrics(pixels, 500) == ("fid", "ssim", "psnr")
+    assert pose_tables.metric_names(pixels, 193)["fid"] == "FID"
+    assert pose_tables.headline_metrics(pixels, 4) == ("kid", "ssim", "psnr")
+    assert pose_tables.headline_metrics(pixels, 500) == ("fid", "ssim", "psnr")
     protocol = SimpleNamespace(samples_per_seed=4, table=lambda judge: pd.DataFrame(
         {"value": {"model": "m", **judge.protocol()}}))
-    table = judge_tables.protocol_table(protocol, pixels)
+    table = pose_tables.protocol_table(protocol, pixels)
     assert "IS" not in table.index and "precision / recall" not in table.index
     assert table.loc["FID", "value"].endswith("KID is the headline") and "not a training set" in \
         table.loc["reference", "value"]
@@ -133,5 +133,5 @@ def test_labels_headline_and_protocol_follow_the_judge():
     network = TokenEncoder(EncoderConfig(task="person", split="heldout", token_width=16)).eval()
     tiny = SimpleNamespace(scorers=[Ssim(Answers(answers)), FeatureDistance(network, Answers(answers))],
                            reference=pixels.reference)
-    assert judge_tables.metric_names(tiny, 500)["lpips"] == "LPIPS stand-in" and judge_tables.uses_lpips_stand_in(tiny)
-    assert judge_tables.headline_metrics(tiny, 500) == ("fid", "ssim", "lpips")
+    assert pose_tables.metric_names(tiny, 500)["lpips"] == "LPIPS stand-in" and pose_tables.uses_lpips_stand_in(tiny)
+    assert pose_tables.headline_metrics(tiny, 500) == ("fid", "ssim", "lpips")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from semantic_bottleneck.chapters.pose import verdicts
-from semantic_bottleneck.chapters.pose.judge_tables import COPY, REAL
+from semantic_bottleneck.chapters.pose.study import COPY, REAL
 from semantic_bottleneck.paper import paper_value
 
 LARGER, WITHIN = "larger than noise", "within noise"

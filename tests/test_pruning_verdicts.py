@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from semantic_bottleneck.chapters.pruning import report, rows, verdicts
+from semantic_bottleneck.chapters.pruning import rows, tables as chapter_tables, verdicts
 from semantic_bottleneck.condition.prune import PruneSpec
 from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.sampling.presets import preset
@@ -102,7 +102,7 @@ def test_silu_aware_rows_zero_the_paper_rows_share_ranked_otherwise():
     tail = specs["tail_tau0.01_every_step@contribution"]
     assert tail.ranking == "contribution" and tail.part == "tail" and tail.fraction == pytest.approx(448 / 1152)
     assert specs["head_tau1.0_every_step@silu"].part == "head"
-    assert report.label("head_tau1.0_every_step@silu") == "Head τ=1 (t_i) [ranked by silu]"
+    assert chapter_tables.label("head_tau1.0_every_step@silu") == "Head τ=1 (t_i) [ranked by silu]"
     with pytest.raises(ValueError, match="rankings must name rankings other than magnitude"):
         rows.ranking_specs(["magnitude"], ["tail_tau0.01_every_step"])
     with pytest.raises(ValueError, match="ranking_rows must be every-step rows of Table 2"):
@@ -114,7 +114,7 @@ def test_silu_aware_rows_zero_the_paper_rows_share_ranked_otherwise():
 def test_the_sweep_table_lists_a_parts_rows_by_the_share_removed():
     study = make_study({"sweep_tail_0.800": (5.0, 0.0, 51.0), "tail_tau0.01_every_step": (0.0, 0.0, 25.0)})
     study.specs["sweep_tail_0.800"] = PruneSpec("tail", fraction=0.8)
-    assert report.sweep_rows(study, "tail") == ["baseline", "tail_tau0.01_every_step", "sweep_tail_0.800"]
+    assert chapter_tables.sweep_rows(study, "tail") == ["baseline", "tail_tau0.01_every_step", "sweep_tail_0.800"]
 
 
 def test_each_ranked_row_sits_under_the_row_it_re_ranks_and_the_parameters_add_them():
@@ -122,7 +122,7 @@ def test_each_ranked_row_sits_under_the_row_it_re_ranks_and_the_parameters_add_t
                         "head_tau1.0_every_step@silu": (0, 0, 1.0),
                         "tail_tau0.01_every_step@contribution": (0, 0, 25.0),
                         "tail_tau0.01_every_step@global": (0, 0, 25.0)})
-    assert report.ranking_rows(study.summary) == ["head_tau1.0_every_step", "head_tau1.0_every_step@silu",
+    assert chapter_tables.ranking_rows(study.summary) == ["head_tau1.0_every_step", "head_tau1.0_every_step@silu",
                                                   "tail_tau0.01_every_step", "tail_tau0.01_every_step@contribution"]
     params = helpers.study_params(rankings=["silu"], ranking_rows=["head_tau5.0_every_step"])
     specs = rows.table2_specs(params, 64)

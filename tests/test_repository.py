@@ -146,9 +146,11 @@ def test_a_failed_colab_install_stops_the_notebook_with_one_line(path, monkeypat
     install = nbformat.read(path, as_version=4).cells[1].source
     calls = []
     monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
-    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args) or subprocess.CompletedProcess(args, 1))
-    with pytest.raises(RuntimeError, match=r"^installing semantic-bottleneck @ git\+https://github.com/.* failed: check"):
-        exec(compile(install, path.name, "exec"), {})
+    failed = subprocess.CompletedProcess([], 1, "", "ERROR: could not clone\nfatal: unable to access the repository\n")
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args) or failed)
+    with pytest.raises(RuntimeError, match=r"^installing semantic-bottleneck @ git\+https://github.com/.* failed "
+                                           r"\(fatal: unable to access the repository\): check the network"):
+        exec(compile(install, path.name, "exec"), {})  # pip's own last line says why
     assert calls and calls[0][1:4] == ["-m", "pip", "install"]
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: subprocess.CompletedProcess(args, 0))
     exec(compile(install, path.name, "exec"), {})  # a good install goes on

@@ -176,7 +176,7 @@ def test_the_paper_path_runs_end_to_end_on_a_small_random_repa_checkpoint(tmp_pa
     from diffusers import AutoencoderKL
 
     from semantic_bottleneck import registry
-    from semantic_bottleneck.chapters.pruning import report, rows
+    from semantic_bottleneck.chapters.pruning import rows, tables as chapter_tables
     from semantic_bottleneck.checkpoints import download, sources
     from semantic_bottleneck.nets import dit
     from semantic_bottleneck.study.protocol import run_study
@@ -202,7 +202,7 @@ def test_the_paper_path_runs_end_to_end_on_a_small_random_repa_checkpoint(tmp_pa
     fid = study.summary[study.summary["metric"] == "fid"].set_index("row")
     assert {"baseline", "tail_tau0.01_last_k_steps", "tail_tau0.01_every_step@global"} <= set(fid.index)
     assert fid.loc["baseline", "delta"] == 0 and fid["mean"].notna().all()
-    status = report.status_rows(study.summary, "repa-xl", study.protocol, judge.extractor.name, "class_agreement", 32,
-                                "threshold", "per_sample")
+    status = chapter_tables.status_rows(study.summary, "repa-xl", study.protocol, judge.extractor.name,
+                                        "class_agreement", 32, "threshold", "per_sample")
     assert {("T2", "tail_tau0.01_first_step", "fid"), ("T6", "REPA/baseline", "recall")} <= {
         (r["table"], r["row"], r["column"]) for r in status}

@@ -4,7 +4,7 @@ import math
 import pandas as pd
 import pytest
 
-from semantic_bottleneck.chapters.pruning import report as pruning_report
+from semantic_bottleneck.chapters.pruning import tables as chapter_tables
 from semantic_bottleneck.judge import paired_seeds
 
 
@@ -49,9 +49,10 @@ def test_one_seed_gives_no_verdict_and_a_float_rounding_change_never_counts():
 
 def test_tables_put_the_papers_number_of_the_models_own_table_beside_ours():
     summary = paired_seeds.summarise(long_frame({"baseline": [7.0, 7.2], "tail_tau0.01_first_step": [7.1, 7.3]}))
-    repa = pruning_report.beside_paper(summary, ["fid"], "repa-xl")
-    lightning = pruning_report.beside_paper(summary, ["fid"], "lightningdit-xl")
+    repa = chapter_tables.beside_paper(summary, ["fid"], "repa-xl")
+    lightning = chapter_tables.beside_paper(summary, ["fid"], "lightningdit-xl")
     assert repa.loc["Baseline", "FID (paper: REPA, Table 2)"] != lightning.loc["Baseline", "FID (paper: LightningDiT, Table 3)"]
-    assert not any("paper" in column for column in pruning_report.beside_paper(summary, ["fid"], "lightningdit-xl-64ep"))
+    table = chapter_tables.beside_paper(summary, ["fid"], "lightningdit-xl-64ep")
+    assert not any("paper" in column for column in table)
     assert lightning.loc["Baseline", "FID (ours)"].startswith("7.1 ±")
     assert lightning.loc["Tail τ=0.01 (t_0)", "ΔFID"].startswith("+0.1 (")

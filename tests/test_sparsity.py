@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from semantic_bottleneck import registry
-from semantic_bottleneck.chapters.sparsity import dynamics, headtail, tables as sparsity
+from semantic_bottleneck.chapters.sparsity import report as sparsity_report, study as sparsity_study, tables as sparsity
 from semantic_bottleneck.chapters.sparsity import figures as plot_sparsity
 from semantic_bottleneck.condition import measure, separation
 from semantic_bottleneck.condition.embedding import ConditionEmbedding
@@ -31,7 +31,7 @@ def embedding(table, t0=999.0, d=None, seed=0):
 def test_k_equal_entries_give_npr_k_over_d_in_both_readings(k):
     c = torch.zeros(3, 40)
     c[:, :k] = -1.5
-    row = sparsity.sparsity_row(c)
+    row = sparsity_study.sparsity_row(c)
     assert row["pr_mean_over_classes"] == pytest.approx(k)
     assert row["npr_mean_over_classes"] == pytest.approx(k / 40)
     assert row["npr_of_mean_vector"] == pytest.approx(k / 40)
@@ -39,7 +39,7 @@ def test_k_equal_entries_give_npr_k_over_d_in_both_readings(k):
 
 def test_npr_readings_differ_when_classes_use_different_dimensions():
     c = torch.eye(4)  # each class one-hot on its own dimension; the mean vector is flat
-    row = sparsity.sparsity_row(c)
+    row = sparsity_study.sparsity_row(c)
     assert row["npr_mean_over_classes"] == pytest.approx(0.25)
     assert row["npr_of_mean_vector"] == pytest.approx(1.0)
 
@@ -59,7 +59,7 @@ def test_below_and_above_conventions_are_strict_and_complementary_off_the_thresh
 
 def test_threshold_curve_has_both_conventions_for_both_readings():
     c = torch.tensor([[0.001, 0.5, 3.0, 0.02], [0.003, 0.5, 3.0, -0.02]])
-    curve = sparsity.threshold_curve(c, [0.01, 1.0]).set_index("tau")
+    curve = sparsity_study.threshold_curve(c, [0.01, 1.0]).set_index("tau")
     assert curve.loc[1.0, "above (mean vector)"] == pytest.approx(0.25)
     # the mean vector's last coordinate is 0: below 0.01 for the mean vector, not for either class
     assert curve.loc[0.01, "below (mean vector)"] == pytest.approx(0.5)
@@ -69,7 +69,7 @@ def test_threshold_curve_has_both_conventions_for_both_readings():
 
 def test_mean_vector_and_class_readings_of_a_count_can_differ():
     c = torch.tensor([[0.5, 1.0], [-0.5, 1.0]])  # mean vector (0, 1): one coordinate below 0.01
-    curve = sparsity.threshold_curve(c, [0.01]).iloc[0]
+    curve = sparsity_study.threshold_curve(c, [0.01]).iloc[0]
     assert curve["below (mean vector)"] == pytest.approx(0.5)
     assert curve["below (mean over classes)"] == pytest.approx(0.0)
 
@@ -79,7 +79,7 @@ def test_variance_shares_on_a_planted_head():
     c[:, 7] = torch.tensor([2.0, -2.0])  # variance 4
     c[:, 42] = torch.tensor([1.0, -1.0])  # variance 1
     c[:, 50:] = 3.0  # large but constant across classes: no variance
-    row = sparsity.variance_row(c)
+    row = sparsity_study.variance_row(c)
     assert row["mean_variance"] == pytest.approx(5 / 100)
     assert row["variance_top1pct"] == pytest.approx(0.8)  # ceil(0.01 * 100) = 1 dimension
     assert row["variance_top2pct"] == pytest.approx(1.0)
@@ -115,13 +115,13 @@ def test_counts_beside_paper_recover_a_planted_vector_and_its_matched_tau():
     assert below["this build (mean vector)"] * 1152 == pytest.approx(448)
     above = table[(table["count"] == "|c_i| > 5")].iloc[0]
     assert above["this build (mean over classes)"] * 1152 == pytest.approx(2)
-    assert sparsity.matched_tau(c[0], "below", 0.3) == pytest.approx(0.005)
+    assert sparsity_study.matched_tau(c[0], "below", 0.3) == pytest.approx(0.005)
 
 
 def test_status_rows_use_paper_columns_and_the_t3_rows_of_mg():
     c = torch.full((3, 8), 0.5)
     c[:, 0] = 2.0
-    rows = {name: sparsity.sparsity_row(c) for name in ("tiny-class", "mg-xl")}
+    rows = {name: sparsity_study.sparsity_row(c) for name in ("tiny-class", "mg-xl")}
     frame = pd.DataFrame(sparsity.status_rows(rows, {name: c for name in rows}))
     t1 = frame[frame["table"] == "T1"]
     assert set(t1["column"]) == {"tiny-class", "MG"} and set(t1["reading"]) == {"of the mean vector"}
@@ -174,12 +174,12 @@ def test_timestep_is_not_allowed_to_identify_a_class():
 
 @pytest.mark.parametrize("t0, expected", [(999, (999.0, 899.0)), (1.0, (1.0, 0.9)), (0.0, (0.0, 0.1))])
 def test_schedule_window_runs_from_t0_toward_data(t0, expected):
-    ts = headtail.schedule_window(t0, 0.1, 5)
+    ts = sparsity_study.schedule_window(t0, 0.1, 5)
     assert (ts[0], ts[-1]) == pytest.approx(expected) and len(ts) == 5
     if t0 > 1:  # integer-time models only ever receive whole timesteps
         assert (ts == ts.round()).all()
     with pytest.raises(ValueError, match="window must be in"):
-        headtail.schedule_window(t0, 0.0, 5)
+        sparsity_study.schedule_window(t0, 0.0, 5)
 
 
 def test_class_points_and_tables_on_a_model_whose_head_carries_the_classes():
@@ -189,22 +189,22 @@ def test_class_points_and_tables_on_a_model_whose_head_carries_the_classes():
     emb = embedding(table)
     emb.t_weight2[:2] = 0  # the timestep does not move the head
     emb.t_bias2[:2] = 20.0  # and makes it the largest-magnitude pair
-    points, labels, groups = headtail.class_points(emb, [999, 990, 980], np.arange(k))
+    points, labels, groups = sparsity_study.class_points(emb, [999, 990, 980], np.arange(k))
     assert points.shape == (3 * k, d) and labels.tolist() == list(range(k)) * 3 and groups.tolist() == [0] * k + [1] * k + [2] * k
-    subsets = headtail.first_step_subsets(emb, head_fraction=2 / d)
+    subsets = sparsity_study.first_step_subsets(emb, head_fraction=2 / d)
     assert subsets["head"].tolist() == [0, 1]
-    scores = headtail.separation_table(emb, subsets, [0.1], 4, np.arange(k)).loc[0.1]
+    scores = sparsity_study.separation_table(emb, subsets, [0.1], 4, np.arange(k)).loc[0.1]
     assert scores.loc["head", "knn_accuracy"] == 1.0
     assert scores.loc["head", "knn_accuracy"] > scores.loc["tail", "knn_accuracy"]
     table = scores.assign(window=0.1).set_index("window", append=True).reorder_levels(["window", "subset"])
     assert scores.loc["head", "points"] == 4 * k
-    text = headtail.describe({"m": table}, {"m": subsets})
+    text = sparsity_report.describe_heads({"m": table}, {"m": subsets})
     assert "the magnitude head (2 dims) shares 2 with the variance head." in text
 
 
 def test_pick_classes_keeps_all_or_draws_sorted():
-    assert headtail.pick_classes(5, 10).tolist() == [0, 1, 2, 3, 4]
-    picked = headtail.pick_classes(1000, 20, seed=3)
+    assert sparsity_study.pick_classes(5, 10).tolist() == [0, 1, 2, 3, 4]
+    picked = sparsity_study.pick_classes(1000, 20, seed=3)
     assert len(set(picked.tolist())) == 20 and (np.diff(picked) > 0).all()
 
 
@@ -216,12 +216,12 @@ def test_paper_path_reads_a_registered_checkpoint_from_the_weights_cache(tmp_pat
     torch.save(state, path)
     monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path))
     emb = registry.load_embedding("repa-xl", "paper")
-    c = sparsity.first_step_c(emb)
+    c = sparsity_study.first_step_c(emb)
     assert emb.info["t0"] == 1.0 and c.shape == (12, 32)
-    rows = {"repa-xl": sparsity.sparsity_row(c)}
+    rows = {"repa-xl": sparsity_study.sparsity_row(c)}
     status = pd.DataFrame(sparsity.status_rows(rows, {"repa-xl": c}))
     assert "REPA" in set(status["column"]) and {"repa-xl"} == set(status["model"])
-    table = headtail.separation_table(emb, headtail.first_step_subsets(emb, 0.1), [0.5], 3, np.arange(12))
+    table = sparsity_study.separation_table(emb, sparsity_study.first_step_subsets(emb, 0.1), [0.5], 3, np.arange(12))
     assert table["t to"].iloc[0] == pytest.approx(0.5)
 
 
@@ -229,26 +229,26 @@ def test_paper_path_reads_a_registered_checkpoint_from_the_weights_cache(tmp_pat
 
 def test_variant_configs_change_one_thing_each():
     base = TrainConfig(steps=4500, log_every=100, weight_decay=0.0)
-    configs = dynamics.variant_configs(base, 300, [50, 200], [0.1], 25, seeds=[0, 7])
-    assert configs[dynamics.BASELINE] == replace(base, steps=300, log_every=25)
+    configs = sparsity_study.variant_configs(base, 300, [50, 200], [0.1], 25, seeds=[0, 7])
+    assert configs[sparsity_study.BASELINE] == replace(base, steps=300, log_every=25)
     assert configs["baseline, seed 7"] == replace(base, steps=300, log_every=25, seed=7)
     assert "baseline, seed 0" not in configs  # the baseline's own seed is the baseline
     assert configs["50 timesteps"] == replace(base, steps=300, log_every=25, num_train_timesteps=50)
     assert configs["weight decay 0.1"] == replace(base, steps=300, log_every=25, weight_decay=0.1)
-    changed = dynamics.runs_table(configs)["changed"]
+    changed = sparsity.runs_table(configs)["changed"]
     assert changed.to_dict() == {"baseline": "nothing", "50 timesteps": "num_train_timesteps",
                                  "200 timesteps": "num_train_timesteps", "weight decay 0.1": "weight_decay",
                                  "baseline, seed 7": "seed"}
     with pytest.raises(ValueError, match="timestep_counts must lie in"):
-        dynamics.variant_configs(base, 300, [0], [], 25)
+        sparsity_study.variant_configs(base, 300, [0], [], 25)
     with pytest.raises(ValueError, match="steps must be >= log_every"):
-        dynamics.variant_configs(base, 10, [50], [], 25)
+        sparsity_study.variant_configs(base, 10, [50], [], 25)
 
 
 def test_prefix_agreement_compares_only_common_steps():
-    main = pd.DataFrame({"step": [10, 20, 30], **{k: [0.5, 0.4, 0.3] for k in dynamics.LOGGED}})
-    short = pd.DataFrame({"step": [5, 10, 20], **{k: [0.9, 0.5, 0.45] for k in dynamics.LOGGED}})
-    agreement = dynamics.prefix_agreement(main, short)
+    main = pd.DataFrame({"step": [10, 20, 30], **{k: [0.5, 0.4, 0.3] for k in sparsity_study.LOGGED}})
+    short = pd.DataFrame({"step": [5, 10, 20], **{k: [0.9, 0.5, 0.45] for k in sparsity_study.LOGGED}})
+    agreement = sparsity_study.prefix_agreement(main, short)
     assert agreement == {"steps_compared": 2, "max_abs_difference": pytest.approx(0.05)}
 
 
@@ -258,26 +258,28 @@ def test_a_short_run_is_the_first_steps_of_a_long_run(tmp_cache):
                        batch_size=8, log_every=3)
     _, long_log, _ = load_or_train(base, progress=False)
     _, short_log, _ = load_or_train(replace(base, steps=3), progress=False)
-    assert dynamics.prefix_agreement(long_log, short_log) == {"steps_compared": 1, "max_abs_difference": 0.0}
+    assert sparsity_study.prefix_agreement(long_log, short_log) == {"steps_compared": 1, "max_abs_difference": 0.0}
     assert long_log["loss"].iloc[0] == short_log["loss"].iloc[0]
 
 
 def test_seed_spread_sets_what_counts_as_a_difference():
     table = pd.DataFrame({"nPR (mean over classes)": [0.40, 0.43, 0.45, 0.38], "steps": 10, "‖c‖² share, top 5%": 0.5,
                           "median |c_i|": 0.1}, index=["baseline", "baseline, seed 1", "50 timesteps", "weight decay 0.1"])
-    assert dynamics.seed_spread(table) == pytest.approx(0.03)
-    assert dynamics.seed_spread(table.drop("baseline, seed 1")) is None
+    assert sparsity_study.seed_spread(table) == pytest.approx(0.03)
+    assert sparsity_study.seed_spread(table.drop("baseline, seed 1")) is None
 
 
 def test_end_of_run_table_and_describe_mention_every_run():
     model = DiT(DiTConfig(hidden_size=16, depth=1, num_heads=2, num_classes=4))
-    log = pd.DataFrame({"step": [5, 10, 15], "loss": [1.0, 0.8, 0.7], **{k: [0.9, 0.8, 0.7] for k in dynamics.LOGGED}})
-    runs = {dynamics.BASELINE: (model, log, 1.0), "50 timesteps": (model, log, 1.0), "weight decay 0.1": (model, log, 1.0)}
-    table = dynamics.end_of_run_table(runs)
+    log = pd.DataFrame({"step": [5, 10, 15], "loss": [1.0, 0.8, 0.7], **{k: [0.9, 0.8, 0.7] for k in sparsity_study.LOGGED}})
+    runs = {sparsity_study.BASELINE: (model, log, 1.0), "50 timesteps": (model, log, 1.0),
+            "weight decay 0.1": (model, log, 1.0)}
+    table = sparsity.end_of_run_table(runs)
     assert list(table.index) == list(runs) and table["steps"].tolist() == [15, 15, 15]
-    text = dynamics.describe(table, dynamics.prefix_agreement(log, log))
+    text = sparsity_report.describe_dynamics(table, sparsity_study.prefix_agreement(log, log))
     assert "differ by at most 0 in the logged cosine / nPR over 3 logged steps, so the main log extends" in text
-    assert "extends" not in dynamics.describe(table, {"steps_compared": 0, "max_abs_difference": float("nan")})
+    no_overlap = {"steps_compared": 0, "max_abs_difference": float("nan")}
+    assert "extends" not in sparsity_report.describe_dynamics(table, no_overlap)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -285,8 +287,8 @@ def test_end_of_run_table_and_describe_mention_every_run():
 def test_every_figure_draws(monkeypatch):
     c = torch.rand(5, 16) + 0.01
     vectors = {"a": c, "b": 2 * c}
-    curves = {n: sparsity.threshold_curve(v, sparsity.tau_grid(v, 10)) for n, v in vectors.items()}
-    log = pd.DataFrame({"step": [1, 2], **{k: [0.9, 0.8] for k in dynamics.LOGGED}})
+    curves = {n: sparsity_study.threshold_curve(v, sparsity_study.tau_grid(v, 10)) for n, v in vectors.items()}
+    log = pd.DataFrame({"step": [1, 2], **{k: [0.9, 0.8] for k in sparsity_study.LOGGED}})
     scores = pd.DataFrame({"dims": [16, 2], "knn_accuracy": [1.0, 0.5], "silhouette": [0.5, 0.1]}, index=["full", "head"])
     xy = {"full": np.random.rand(10, 2), "head": np.random.rand(10, 2)}
     figures = [plot_sparsity.magnitude_histograms(vectors), plot_sparsity.raw_vectors(vectors),

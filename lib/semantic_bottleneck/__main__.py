@@ -1,10 +1,12 @@
 """Command line: `python -m semantic_bottleneck book|stats|prune ...` (`prune` also under `torchrun`).
 
 Every error ends in one `error: ...` line and a non-zero exit; `--debug` adds the traceback. Warnings print as one
-`warning: ...` line each.
+`warning: ...` line each. A reader that closes the output early (`... | head`) ends the command quietly (exit 141,
+as a shell reports SIGPIPE).
 """
 import argparse
 from functools import partial
+import os
 import sys
 import warnings
 
@@ -15,10 +17,23 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"warning: {message}", file=file or sys.stderr)
 
 
+CLOSED_PIPE = 141  # 128 + SIGPIPE
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _guarded(command, debug):
     """Run `command()`; an exception nobody anticipated (a bug) or Ctrl-C still ends in one line."""
     try:
         return command()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return CLOSED_PIPE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -20,8 +20,13 @@ def cpu_threads(n):
         torch.set_num_threads(before)
 
 
+def cuda_visible():
+    """Whether torch sees a CUDA device."""
+    return torch.cuda.is_available()
+
+
 def resolve_device(device="auto"):
     """A torch device name: `device` itself, or for "auto" "cuda" when a GPU is visible, else "cpu"."""
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if cuda_visible() else "cpu"
     return device

@@ -24,6 +24,7 @@ from .. import profiles
 from ..cache import REPO_ROOT, lib_hash
 from ..profiles import profile_parameters, read_utf8
 from ..settings import SETTINGS, resolve, settings_class
+from ..study.settings_checks import check_settings
 from .downloads import add_downloads
 from .status_page import write_status_page
 
@@ -103,9 +104,9 @@ def validate_params(path, params):
         wrong_bool = isinstance(value, bool) and expected != "bool"
         if expected in TYPES and (wrong_bool or not isinstance(value, TYPES[expected])):
             raise BookError(f"{path.name}: parameter {name} must be {expected}, got {value!r}")
-    if path.stem in SETTINGS:  # a chapter: its typed settings check names, types and ranges before any compute
+    if path.stem in SETTINGS:  # a chapter: its typed settings (names, types, ranges, models, samplers) before compute
         try:
-            resolve(SETTINGS[path.stem], params)
+            check_settings(resolve(SETTINGS[path.stem], params)[0])
         except ValueError as err:
             raise BookError(f"{path.name}: {err}") from None
 

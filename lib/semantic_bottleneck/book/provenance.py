@@ -27,6 +27,7 @@ from .. import __version__
 from ..cache import CACHE_ENV, REPO_ROOT, lib_hash
 from ..profiles import notebook_parameters
 from ..settings import Settings, resolve, settings_class
+from ..study.settings_checks import check_settings
 
 VERDICTS_FOLDER = "verdicts"  # under a run's output_dir: one CSV of closing verdicts per notebook
 HOME_FOLDERS = {"output_dir": "results", "resume_dir": "rows"}  # settings that move under `home` unless set here
@@ -191,11 +192,14 @@ def start_run(notebook, namespace):
 
     One rule wherever the notebook runs (the book driver, plain papermill, Jupyter, Colab): the chapter's defaults,
     then `params/<profile>.yaml`'s section for the profile named, then every value that differs from both (an
-    explicit override). Unknown names fail before any compute, naming the nearest setting. A `home` folder then
-    takes every output not set explicitly (`apply_home`). Also makes pandas show table cells in full: protocol and
-    sampler descriptions are sentences, and a truncated one hides what produced the numbers.
+    explicit override). Every setting is checked before any compute (`settings.resolve`: names with the nearest,
+    types, ranges, devices, folders; `study.settings_checks.check_settings`: models that fit the chapter, sampler
+    steps). A `home` folder then takes every output not set explicitly (`apply_home`). Also makes pandas show table
+    cells in full: protocol and sampler descriptions are sentences, and a truncated one hides what produced them.
     """
-    settings, sources = apply_home(notebook, *resolve(settings_class(notebook), notebook_parameters(namespace)))
+    settings, sources = resolve(settings_class(notebook), notebook_parameters(namespace))
+    check_settings(settings)
+    settings, sources = apply_home(notebook, settings, sources)
     namespace.update(settings.as_dict())
     pd.set_option("display.max_colwidth", None)
     return Run(notebook, settings, sources)

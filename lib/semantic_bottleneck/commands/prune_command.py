@@ -6,44 +6,32 @@ Every process samples its share of each unfinished row; rank 0 gathers and write
 Then rank 0 alone, out of the process group, reads the rows back and scores them as the notebook does, and
 writes the whole table to `--out` (CSV, one line per row). A killed run restarted, with any number of processes,
 continues with the first unfinished row. A chapter joins the command with one entry of `CHAPTERS`, keyed by its
-notebook's name: its models, how it loads one (for a judge that needs the model loaded) and its studies; each
-model's judge is the one its settings name (`settings.judge`, built by `study.judges.build_judge`).
+notebook's name: its `study` module, whose `models(settings)`, `load(settings, name)` (for a judge that needs the
+model loaded) and `run(settings, name, judge, progress, team)` the notebook calls too; each model's judge is the one
+its settings name (`settings.judge`, built by `study.judges.build_judge`).
 """
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, fields
 import os
 from pathlib import Path
 import sys
 import traceback
-from typing import Callable
 
 import pandas as pd
 
-from ..chapters.audio import task as audio_task
-from ..chapters.audio.rows import guided_specs, share_specs, unguided_settings
-from ..chapters.pose import runs as pose_runs
-from ..chapters.pose.rows import pose_specs
-from ..chapters.pruning.rows import table2_specs
+from ..chapters.audio import study as audio_study
+from ..chapters.mechanisms import study as mechanisms_study
+from ..chapters.pose import study as pose_study
+from ..chapters.pruning import study as pruning_study
 from ..checkpoints.download import WeightsError
 from ..condition.prune import PruneSpec
-from ..devices import resolve_device
 from ..profiles import PROFILES
-from ..registry import load_network, model
-from ..settings import resolve, settings_class
+from ..settings import check_writable, resolve, settings_class
 from ..study.distributed import join_team
 from ..study.judges import build_judge, judge_entry
-from ..study.protocol import run_study
+from ..study.settings_checks import check_settings
 
 SUMMARY = ("mean", "ci95", "delta", "delta_ci95", "noise_floor", "verdict")  # `judge.paired_seeds.summarise`
 SPEC_FIELDS = {field.name: None for field in fields(PruneSpec)}  # the baseline's (empty) spec columns
-
-
-@dataclass(frozen=True)
-class SamplingChapter:
-    """How the command runs one notebook's pruning studies, each function taking the chapter's settings."""
-
-    models: Callable  # (settings) -> the model names the notebook runs (`--model` overrides)
-    load: Callable  # (settings, model name) -> the loaded model, as the notebook loads it
-    studies: Callable  # (settings, model name) -> {label: (settings, make_specs, sampler or None)}: `run_study`s
 
 
 def judge_of(chapter, settings, name):
@@ -52,32 +40,8 @@ def judge_of(chapter, settings, name):
     return build_judge(settings.judge, settings, model=name, loaded=loaded)
 
 
-def _pose_studies(settings, name):
-    """Chapter 04's studies: one per sampler preset (with and without guidance), as `chapters.pose.runs.studies`."""
-    return {preset: (settings, pose_specs, preset) for preset in settings.presets}
-
-
-def _audio_studies(settings, name):
-    """Chapter 05's studies, as `chapters.audio.task.run_studies`: guided (every row), unguided (share rows)."""
-    out = {"with guidance": (settings, guided_specs, None)}
-    if settings.unguided:
-        out["without guidance"] = (unguided_settings(settings), share_specs, None)
-    return out
-
-
-CHAPTERS = {
-    "03_pruning": SamplingChapter(
-        models=lambda settings: settings.models,
-        load=lambda settings, name: load_network(name, settings.profile, resolve_device(settings.device)),
-        studies=lambda settings, name: {"pruning": (settings, table2_specs, None)}),
-    "04_pose_guided": SamplingChapter(
-        models=lambda settings: settings.models, load=lambda settings, name: pose_runs.load(name, settings),
-        studies=_pose_studies),
-    "05_video_to_audio": SamplingChapter(
-        models=lambda settings: [settings.model],
-        load=lambda settings, name: audio_task.load(replace(settings, model=name)),
-        studies=_audio_studies),
-}
+CHAPTERS = {"03_pruning": pruning_study, "04_pose_guided": pose_study, "05_video_to_audio": audio_study,
+            "07_mechanisms": mechanisms_study}
 
 
 def add_arguments(parser):
@@ -86,7 +50,8 @@ def add_arguments(parser):
     parser.add_argument("--notebook", default="03_pruning", choices=list(CHAPTERS),
                         help="the chapter whose studies run, by notebook name (default: 03_pruning)")
     parser.add_argument("--model", action="append", metavar="NAME",
-                        help="a registry name (repeatable; default: the notebook's models under the profile)")
+                        help="a registry name (repeatable, each model once; default: the notebook's models under the "
+                             "profile)")
     parser.add_argument("--resume-dir", required=True, metavar="DIR",
                         help="the row store: finished rows are kept here, a restart continues from them")
     parser.add_argument("--out", metavar="CSV", help="the table, one line per row (default: DIR/rows.csv)")
@@ -112,17 +77,20 @@ def rows_frame(study, label):
 
 
 def _parameters(args):
-    """The chapter's settings under the profile with the row store in `--resume-dir`, its models, the CSV path."""
+    """The chapter's settings under the profile with the row store in `--resume-dir`, its models, the CSV path: every
+    one checked before any compute (`settings.resolve`, `study.settings_checks.check_settings`; `--out` writable)."""
     resume_dir = Path(args.resume_dir).resolve()
-    settings = resolve(settings_class(args.notebook), {"profile": args.profile, "resume_dir": str(resume_dir)})[0]
-    models = args.model or CHAPTERS[args.notebook].models(settings)
-    for name in models:
-        model(name)  # ValueError listing the registry's names
-    out = Path(args.out) if args.out else resume_dir / "rows.csv"
     if resume_dir.exists() and not resume_dir.is_dir():
         raise ValueError(f"resume-dir must be a folder; {resume_dir} is a file")
+    settings = resolve(settings_class(args.notebook), {"profile": args.profile, "resume_dir": str(resume_dir)})[0]
+    check_settings(settings, models=args.model, where="--model")
+    models = args.model or CHAPTERS[args.notebook].models(settings)
+    out = Path(args.out) if args.out else resume_dir / "rows.csv"
     if args.out and not out.parent.is_dir():
         raise ValueError(f"out must be a file in an existing folder; {out.parent} is not one")
+    if out.is_dir():
+        raise ValueError(f"out must be a file; {out} is a folder")
+    check_writable("out", str(out.parent))
     return settings, models, out
 
 
@@ -140,22 +108,20 @@ def run(args):
                 with team.lead_first():
                     judges[name] = judge_of(chapter, settings, name)
                 if team.size > 1:
-                    for study_settings, make_specs, sampler in chapter.studies(settings, name).values():
-                        run_study(name, study_settings, judges[name], make_specs, progress=team.lead, team=team,
-                                  sampler=sampler)
+                    chapter.run(settings, name, judges[name], progress=team.lead, team=team)
             lead = team.lead
         if not lead:
             return 0
         # One process, as the notebook: every stored row is read back and scored (a team of one samples what is not)
-        table = pd.concat([rows_frame(run_study(name, study_settings, judges[name], make_specs, sampler=sampler), label)
-                           for name in models
-                           for label, (study_settings, make_specs, sampler) in chapter.studies(settings, name).items()],
-                          ignore_index=True)
+        table = pd.concat([rows_frame(study, label) for name in models
+                           for label, study in chapter.run(settings, name, judges[name]).items()], ignore_index=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         table.to_csv(tmp, index=False)
         os.replace(tmp, out)
         print(f"{len(table)} rows of {', '.join(models)} ({args.profile} profile; row store {settings.resume_dir}) "
               f"-> {out}")
+    except BrokenPipeError:
+        raise  # a closed output pipe ends quietly (`__main__`)
     except (WeightsError, ValueError, OSError) as err:
         if args.debug:
             traceback.print_exc()

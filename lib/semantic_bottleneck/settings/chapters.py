@@ -9,6 +9,11 @@ from typing import ClassVar
 
 from .core import SamplingSettings, Settings, like, setting
 
+RANKINGS = ("magnitude", "silu", "contribution")  # condition.reach.RANKINGS (a test keeps the two equal)
+ROW_MAPPINGS = ("fraction", "threshold")
+MASK_READINGS = ("per_sample", "global")
+PARTS = ("tail", "head")
+
 
 @dataclass(frozen=True)
 class SimilaritySettings(Settings):
@@ -18,8 +23,8 @@ class SimilaritySettings(Settings):
 
     models: list[str] = setting(['tiny-class'],
         'registry names (semantic_bottleneck.registry): tiny-class, or real checkpoints such as repa-xl')
-    zoom: int = setting(10, 'classes in the zoomed heatmap (Fig. 3, right)')
-    timestep_points: int = setting(25, 'timesteps in the cosine-vs-t sweep (Appendix A.2)')
+    zoom: int = setting(10, 'classes in the zoomed heatmap (Fig. 3, right)', low=1)
+    timestep_points: int = setting(25, 'timesteps in the cosine-vs-t sweep (Appendix A.2)', low=1)
     sample_check: bool = setting(True, 'sample the tiny DiT and judge the samples with the evaluation classifier')
 
 
@@ -32,22 +37,24 @@ class SparsitySettings(Settings):
     models: list[str] = setting(['tiny-class'],
         'registry names (semantic_bottleneck.registry): tiny-class, or real checkpoints such as repa-xl')
     head_fraction: float = setting(0.05,
-        'head: the top ceil(head_fraction x d) dimensions by magnitude of the mean c at t0')
+        'head: the top ceil(head_fraction x d) dimensions by magnitude of the mean c at t0', above=0, high=1)
     separation_windows: list[float] = setting([0.1, 1.0],
-        'parts of the schedule after t0 whose timesteps give each class its points')
-    separation_points: int = setting(10, 'timesteps per window (points per class)')
-    max_classes: int = setting(50, 'classes used for t-SNE and the separation scores (drawn with `seed` if more)')
-    neighbours: int = setting(5, 'k of the k-NN separation score')
-    tsne_perplexity: float = setting(30.0, 't-SNE perplexity (capped at a third of the points)')
-    variant_steps: int = setting(150, 'length of every training-dynamics variant run and of its matched baseline')
-    variant_log_every: int = setting(50, 'log interval of the variant runs')
+        'parts of the schedule after t0 whose timesteps give each class its points', above=0, high=1)
+    separation_points: int = setting(10, 'timesteps per window (points per class)', low=1)
+    max_classes: int = setting(50, 'classes used for t-SNE and the separation scores (drawn with `seed` if more)',
+        low=2)
+    neighbours: int = setting(5, 'k of the k-NN separation score', low=1)
+    tsne_perplexity: float = setting(30.0, 't-SNE perplexity (capped at a third of the points)', above=0)
+    variant_steps: int = setting(150, 'length of every training-dynamics variant run and of its matched baseline',
+        low=1)
+    variant_log_every: int = setting(50, 'log interval of the variant runs', low=1)
     timestep_counts: list[int] = setting([50, 100, 200, 500],
-        'Fig. 43: training draws t from only this many evenly spaced timesteps')
+        'Fig. 43: training draws t from only this many evenly spaced timesteps', low=1)
     weight_decays: list[float] = setting([0.1],
-        "Appendix A.3: AdamW weight decay of the variant runs (the baseline's is the main run's)")
+        "Appendix A.3: AdamW weight decay of the variant runs (the baseline's is the main run's)", low=0)
     baseline_seeds: list[int] = setting([1],
-        'other seeds for copies of the baseline: how far runs differ by chance alone')
-    npr_tolerance: float = setting(0.02, 'nPR difference read as none when there are no other-seed copies')
+        'other seeds for copies of the baseline: how far runs differ by chance alone', low=0)
+    npr_tolerance: float = setting(0.02, 'nPR difference read as none when there are no other-seed copies', low=0)
 
 
 @dataclass(frozen=True)
@@ -64,21 +71,22 @@ class PruningSettings(SamplingSettings):
         'study.judges name: eval-classifier (tiny, ci) | inception-clip (paper: Inception FID/IS, CLIP score)')
     classifier_profile: str = setting('', "eval-classifier: whose evaluation classifier judges (empty: this profile's)")
     row_mapping: str = setting('fraction',
-        "fraction: the paper row's share of dimensions | threshold: the paper's tau itself")
+        "fraction: the paper row's share of dimensions | threshold: the paper's tau itself", choices=ROW_MAPPINGS)
     mask_reading: str = setting('per_sample',
-        'per_sample (each c, each step) | global (mean c over classes at t0, fixed)')
-    last_k: int = setting(4, 'k of the t_{n-k,n} schedule (the paper does not give it)')
+        'per_sample (each c, each step) | global (mean c over classes at t0, fixed)', choices=MASK_READINGS)
+    last_k: int = setting(4, 'k of the t_{n-k,n} schedule (the paper does not give it)', low=1)
     other_reading_rows: bool = setting(True, 'also run the three tau 0.01 rows with the other mask reading')
     branch_rows: bool = setting(True, 'also run them pruning the conditional (not the CFG-unconditional) rows only')
     sweep_tail_fractions: list[float] = setting([0.2, 0.8],
-        'extra shares of dimensions for the tail sweep (every step)')
-    sweep_head_dims: list[int] = setting([2, 4, 8], 'extra numbers of head dimensions for the head sweep (every step)')
-    sweep_k: list[int] = setting([1, 8], 'extra k values for last-k-steps pruning')
+        'extra shares of dimensions for the tail sweep (every step)', low=0, high=1)
+    sweep_head_dims: list[int] = setting([2, 4, 8], 'extra numbers of head dimensions for the head sweep (every step)',
+        low=1)
+    sweep_k: list[int] = setting([1, 8], 'extra k values for last-k-steps pruning', low=1)
     rankings: list[str] = setting(['contribution', 'silu'],
-        'SiLU-aware rankings (condition.reach) of extra rows beside the |c_i| ones')
+        'SiLU-aware rankings (condition.reach) of extra rows beside the |c_i| ones', choices=RANKINGS)
     ranking_rows: list[str] = setting(['tail_tau0.01_every_step', 'tail_tau0.02_every_step', 'head_tau1.0_every_step'],
         'Table 2 every-step rows re-ranked')
-    reference_size: int = setting(2000, 'real images in the reference set (eval-classifier judge)')
+    reference_size: int = setting(2000, 'real images in the reference set (eval-classifier judge)', low=2)
     headline_metric: str = setting('fid', 'the metric the sentences and the change figure follow')
     table_metrics: list[str] = setting(['removed_dims', 'fid', 'kid', 'is', 'is10', 'class_agreement'],
         'Table 2 analog (paper: clip)')
@@ -104,25 +112,27 @@ class PoseSettings(SamplingSettings):
     deepfashion_dir: str = setting('',
         "paper: DeepFashion in PIDM's layout (empty: $SEMANTIC_BOTTLENECK_DEEPFASHION or the cache)")
     statistics_pairs: int = setting(64,
-        'random test pairs whose c at the first step gives Tables 1 and 5 and Figs 4 and 33')
-    grid_sources: int = setting(8, "sources (people) x target poses of the person/pose split of c's variance")
-    grid_poses: int = setting(8, 'target poses of that split')
-    head_dims: int = setting(8, "c's largest |mean c_i| dimensions, each split into person, pose and interaction")
-    tau: float = setting(0.1, "Table 7's threshold (tail rows zero |c_i| < tau)")
+        'random test pairs whose c at the first step gives Tables 1 and 5 and Figs 4 and 33', low=2)
+    grid_sources: int = setting(8, "sources (people) x target poses of the person/pose split of c's variance", low=1)
+    grid_poses: int = setting(8, 'target poses of that split', low=1)
+    head_dims: int = setting(8, "c's largest |mean c_i| dimensions, each split into person, pose and interaction",
+        low=1)
+    tau: float = setting(0.1, "Table 7's threshold (tail rows zero |c_i| < tau)", above=0)
     shares: list[float] = setting([0.4, 0.5, 0.75, 0.9],
-        'shares of d zeroed by the share rows (tail: smallest |c_i|; head: largest)')
-    parts: list[str] = setting(['tail', 'head'], 'which end of c the share rows zero')
+        'shares of d zeroed by the share rows (tail: smallest |c_i|; head: largest)', low=0, high=1)
+    parts: list[str] = setting(['tail', 'head'], 'which end of c the share rows zero', choices=PARTS)
     mask_readings: list[str] = setting(['per_sample', 'global'],
-        'per_sample: each c, each step | global: mean c over reference pairs at t0')
+        'per_sample: each c, each step | global: mean c over reference pairs at t0', choices=MASK_READINGS)
     row_mapping: str = setting('fraction',
-        "Table 7's pruned row is our tail 40% row (fraction) or our tail tau row (threshold)")
+        "Table 7's pruned row is our tail 40% row (fraction) or our tail tau row (threshold)", choices=ROW_MAPPINGS)
     samples_per_seed: int = like(SamplingSettings, 'samples_per_seed', 32)
     kid_subsets: int = like(SamplingSettings, 'kid_subsets', 20)
     kid_subset_size: int = like(SamplingSettings, 'kid_subset_size', 32)
     grid_samples: int = like(SamplingSettings, 'grid_samples', 6)
     threads: int = like(SamplingSettings, 'threads', 1)
     rankings: list[str] = setting(['contribution'],
-        "SiLU-aware rankings (silu, contribution) whose tail and head rows at Table 7's share are added")
+        "SiLU-aware rankings (silu, contribution) whose tail and head rows at Table 7's share are added",
+        choices=RANKINGS)
     table_metrics: list[str] = setting(
         ['removed_dims', 'kid', 'fid', 'ssim', 'lpips', 'psnr', 'pose_accuracy', 'person_preservation'],
         'tables')
@@ -143,31 +153,34 @@ class AudioSettings(SamplingSettings):
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
     judge: str = setting('audio-eval-network',
         'study.judges name: audio-eval-network (tiny, ci) | ast (paper: AST features, unpruned reference)')
-    stat_clips: int = setting(256, 'clips whose c the statistics use (paper: at most the number of CAVP files)')
-    head_fraction: float = setting(0.05, 'head: the top ceil(head_fraction x d) dimensions by |mean c| at t0')
-    folds: int = setting(5, 'groups of the leave-one-group-out k-NN score (clip index mod folds)')
-    neighbours: int = setting(5, 'k of the k-NN score')
-    tsne_perplexity: float = setting(30.0, 't-SNE perplexity (capped at a third of the clips)')
+    stat_clips: int = setting(256, 'clips whose c the statistics use (paper: at most the number of CAVP files)', low=2)
+    head_fraction: float = setting(0.05, 'head: the top ceil(head_fraction x d) dimensions by |mean c| at t0',
+        above=0, high=1)
+    folds: int = setting(5, 'groups of the leave-one-group-out k-NN score (clip index mod folds)', low=2)
+    neighbours: int = setting(5, 'k of the k-NN score', low=1)
+    tsne_perplexity: float = setting(30.0, 't-SNE perplexity (capped at a third of the clips)', above=0)
     samples_per_seed: int = like(SamplingSettings, 'samples_per_seed', 64)
     tail_shares: list[float] = setting([0.1, 0.25, 0.5, 0.9],
-        "tail rows: shares of c's coordinates with the smallest |c_i| zeroed (per sample)")
-    head_dims: list[int] = setting([1, 2, 4], "head rows: numbers of c's largest |c_i| zeroed (per sample)")
-    tail_taus: list[float] = setting([0.3], 'tail rows by threshold: |c_i| < tau zeroed (tiny: about a tenth of c)')
-    head_taus: list[float] = setting([8.0], 'head rows by threshold: |c_i| > tau zeroed (tiny: about 4 dimensions)')
+        "tail rows: shares of c's coordinates with the smallest |c_i| zeroed (per sample)", low=0, high=1)
+    head_dims: list[int] = setting([1, 2, 4], "head rows: numbers of c's largest |c_i| zeroed (per sample)", low=1)
+    tail_taus: list[float] = setting([0.3], 'tail rows by threshold: |c_i| < tau zeroed (tiny: about a tenth of c)',
+        above=0)
+    head_taus: list[float] = setting([8.0], 'head rows by threshold: |c_i| > tau zeroed (tiny: about 4 dimensions)',
+        above=0)
     contribution_tail_shares: list[float] = setting([0.5],
-        'tail rows ranked by contribution |SiLU(c_i)| x gain_i, not |c_i| (per sample)')
+        'tail rows ranked by contribution |SiLU(c_i)| x gain_i, not |c_i| (per sample)', low=0, high=1)
     contribution_head_dims: list[int] = setting([4],
-        'head rows by contribution (per sample); pair each with a |c_i| row of that size')
+        'head rows by contribution (per sample); pair each with a |c_i| row of that size', low=1)
     global_rows: bool = setting(True,
         "also every share row with one global mask (mean c over the embedding's clips at t0)")
     unguided: bool = setting(True, "also the share rows without guidance (the sampler's -no-cfg twin)")
-    reference_size: int = setting(500, 'real clips (tiny) or unpruned samples (paper) in the reference set')
+    reference_size: int = setting(500, 'real clips (tiny) or unpruned samples (paper) in the reference set', low=2)
     kid_subset_size: int = like(SamplingSettings, 'kid_subset_size', 64)
     grid_samples: int = like(SamplingSettings, 'grid_samples', 6)
     grid_rows: list[str] = setting(['tail_share0.25', 'tail_share0.5', 'tail_share0.9', 'head_dims4'],
         'pruned rows of the spectrogram grid')
     player_rows: list[str] = setting(['tail_share0.5', 'tail_share0.9', 'head_dims4'], 'pruned rows in the players')
-    players: int = setting(3, 'clips with players (at most grid_samples)')
+    players: int = setting(3, 'clips with players (at most grid_samples)', low=0)
     threads: int = like(SamplingSettings, 'threads', 1)
     table_metrics: list[str] = setting(['fid', 'onset_f1', 'event_accuracy', 'pitch_accuracy'],
         'the pruning table (paper: fid, is, audioset_agreement)')
@@ -186,29 +199,30 @@ class ComputeSettings(SamplingSettings):
     compressed_model: str = setting('tiny-class-compressed',
         'its registered compressed twin: a checkpoint written and read back here')
     kept_sweep: list[float] = setting([0.5, 0.25, 0.1, 0.02],
-        "kept shares of c timed beside those of Table 2's tail rows at tau 0.01 and 0.02")
-    timing_batches: list[int] = setting([1, 8], 'batch sizes of the forward-time measurements')
-    timing_repeats: int = setting(30, 'interleaved repeats per network and batch size (the median is shown)')
+        "kept shares of c timed beside those of Table 2's tail rows at tau 0.01 and 0.02", above=0, high=1)
+    timing_batches: list[int] = setting([1, 8], 'batch sizes of the forward-time measurements', low=1)
+    timing_repeats: int = setting(30, 'interleaved repeats per network and batch size (the median is shown)', low=1)
     xl_architectures: list[str] = setting([],
         'official architectures (labels of registry.architectures()) also timed, random weights')
-    xl_repeats: int = setting(3, 'repeats of those timings')
-    equality_samples: int = setting(16, 'samples on which the pruned sampler and the compressed network are compared')
+    xl_repeats: int = setting(3, 'repeats of those timings', low=1)
+    equality_samples: int = setting(16, 'samples on which the pruned sampler and the compressed network are compared',
+        low=1)
     direction_models: list[str] = setting(['tiny-class', 'tiny-pose', 'tiny-mdsgen'], 'the tiny models of section 3')
     judges: dict[str, str] = setting(
         {'tiny-class': 'eval-classifier', 'tiny-pose': 'tiny-eval-agreement', 'tiny-mdsgen': 'audio-eval-network'},
         'model -> judge (study.judges name)')
     ranks: list[int] = setting([1, 2, 4, 8, 16, 64],
-        'r: coordinates (global mask) or principal directions of c kept (only r < D runs)')
+        'r: coordinates (global mask) or principal directions of c kept (only r < D runs)', low=1)
     samplers: dict[str, str] = setting({},
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
     samples_per_seed: int = like(SamplingSettings, 'samples_per_seed', 60)
     reference_size: int = setting(500,
-        'real samples in the reference set (class and audio judges; pose: the evaluated answers)')
+        'real samples in the reference set (class and audio judges; pose: the evaluated answers)', low=2)
     kid_subsets: int = like(SamplingSettings, 'kid_subsets', 20)
     kid_subset_size: int = like(SamplingSettings, 'kid_subset_size', 50)
     grid_samples: int = like(SamplingSettings, 'grid_samples', 8)
     grid_models: list[str] = setting(['tiny-class', 'tiny-pose'], 'models whose samples are shown (image models)')
-    grid_ranks: list[int] = setting([4, 16], 'ranks shown in those grids')
+    grid_ranks: list[int] = setting([4, 16], 'ranks shown in those grids', low=1)
     threads: int = like(SamplingSettings, 'threads', 1)
     headline_metric: str = setting('fid',
         'the distribution metric the figure and the sentences follow, beside each agreement')
@@ -224,16 +238,17 @@ class MechanismSettings(SamplingSettings):
         {'adaLN-Zero': 'tiny-class', 'in-context': 'tiny-in-context', 'cross-attention': 'tiny-cross-attention'},
         '')
     taus: list[float] = setting([0.01, 0.02, 0.05],
-        "thresholds of the sparsity columns (fraction of the mean vector's |v_i| below tau)")
-    head_fraction: float = setting(0.05, 'the variance head: the top share of dimensions by variance across classes')
+        "thresholds of the sparsity columns (fraction of the mean vector's |v_i| below tau)", above=0)
+    head_fraction: float = setting(0.05, 'the variance head: the top share of dimensions by variance across classes',
+        above=0, high=1)
     tail_shares: list[float] = setting([0.4, 0.66],
-        "shares of the entering vector zeroed from the tail (about Table 2's 39% and 66%)")
+        "shares of the entering vector zeroed from the tail (about Table 2's 39% and 66%)", low=0, high=1)
     head_shares: list[float] = setting([0.01, 0.05],
-        'shares zeroed from the head (the largest |v_i|; at least one coordinate)')
+        'shares zeroed from the head (the largest |v_i|; at least one coordinate)', above=0, high=1)
     samplers: dict[str, str] = setting({},
         "model -> sampler preset (semantic_bottleneck.sampling.presets); default: the registry's")
     judge: str = setting('eval-classifier', "the pruning chapter's judge of the tiny class models (study.judges)")
-    reference_size: int = setting(2000, 'real images in the reference set')
+    reference_size: int = setting(2000, 'real images in the reference set', low=2)
     headline_metric: str = setting('fid', 'the metric of the change figure and the sentences')
     metrics: list[str] = setting(['fid', 'kid', 'class_agreement'], 'the metrics of the tables')
     paper_models: list[str] = setting([],

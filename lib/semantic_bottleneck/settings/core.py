@@ -8,18 +8,22 @@ and from the profile's value); it validates every value before any compute and r
 """
 from dataclasses import MISSING, asdict, dataclass, field, fields
 import difflib
-import os
 from pathlib import Path
+import tempfile
 import typing
 
+from ..cache import CACHE_ENV, cache_root
+from ..devices import cuda_visible
 from ..profiles import PROFILES, profile_parameters, profile_sections
 
 SOURCES = ("default", "profile", "override")
 
 
-def setting(default, doc, *, choices=None, low=None, high=None, folder=False):
-    """A settings field: its tiny default, its one-line meaning, and what values are allowed (checked on build)."""
-    meta = {"doc": doc, "choices": choices, "low": low, "high": high, "folder": folder}
+def setting(default, doc, *, choices=None, low=None, high=None, above=None, folder=False, why=""):
+    """A settings field: its tiny default, its one-line meaning, and what values are allowed (checked on build):
+    `choices`, `low` <= value <= `high`, value > `above` (each item of a list), a writable `folder`; `why` ends the
+    error line of a value out of range."""
+    meta = {"doc": doc, "choices": choices, "low": low, "high": high, "above": above, "folder": folder, "why": why}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -29,7 +33,7 @@ def like(cls, name, default):
     """Field `name` of `cls` (its meaning and checks) with another default."""
     meta = next(f.metadata for f in fields(cls) if f.name == name)
     return setting(default, meta["doc"], choices=meta["choices"], low=meta["low"], high=meta["high"],
-                   folder=meta["folder"])
+                   above=meta["above"], folder=meta["folder"], why=meta["why"])
 
 
 def nearest(name, names):
@@ -72,21 +76,38 @@ def check_value(cls, name, value):
     items = value if isinstance(value, (list, tuple)) else [value]
     if meta["choices"] is not None and any(v not in meta["choices"] for v in items):
         raise ValueError(f"{where} must be one of {', '.join(map(str, meta['choices']))}; got {value!r}")
-    if meta["low"] is not None and any(v < meta["low"] for v in items):
-        raise ValueError(f"{where} must be >= {meta['low']}; got {value!r}")
-    if meta["high"] is not None and any(v > meta["high"] for v in items):
-        raise ValueError(f"{where} must be <= {meta['high']}; got {value!r}")
+    bounds = [(f"> {meta['above']}", lambda v: v > meta["above"]) if meta["above"] is not None else None,
+              (f">= {meta['low']}", lambda v: v >= meta["low"]) if meta["low"] is not None else None,
+              (f"<= {meta['high']}", lambda v: v <= meta["high"]) if meta["high"] is not None else None]
+    bounds = [bound for bound in bounds if bound]
+    if any(not ok(v) for v in items for _, ok in bounds):  # `not ok` also refuses NaN
+        why = f" ({meta['why']})" if meta["why"] else ""
+        raise ValueError(f"{where} must be {' and '.join(text for text, _ in bounds)}; got {value!r}{why}")
+
+
+def check_writable(what, value):
+    """ValueError in one line (starting with `what`) unless the folder `value` is a writable folder, or can be made
+    in the nearest folder above it that exists."""
+    if not value:
+        return
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what}: {value} is a file, not a folder")
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    try:  # a file made and removed: permission bits alone miss a read-only mount, and root ignores them
+        if not path.is_dir():
+            raise NotADirectoryError(f"{path} is not a folder")
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise ValueError(f"{what}: {value} is not writable ({err.strerror or err}, at {path}); "
+                         "choose a folder you can write to") from None
 
 
 def check_folder(cls, name, value):
     """ValueError in one line unless the folder `value` exists and is writable, or can be made."""
-    if not value:
-        return
-    path = Path(value)
-    while not path.exists() and path.parent != path:
-        path = path.parent
-    if not os.access(path, os.W_OK):
-        raise ValueError(f"{cls.chapter} setting {name}: {value} is not writable (checked at {path}) ")
+    check_writable(f"{cls.chapter} setting {name}", value)
 
 
 @dataclass(frozen=True)
@@ -138,7 +159,7 @@ class SamplingSettings(Settings):
 
     samples_per_seed: int = setting(300, "samples per seed and row (conditions cycle with the index)", low=1)
     seeds: int = setting(3, "seeds per row (disjoint blocks of sample indices); two or more give the noise floor",
-                         low=1)
+                         low=2, why="the noise floor and the 95% intervals of every verdict need two or more seeds")
     batch_size: int = setting(32, "samples per network call (CFG doubles the rows)", low=1)
     device: str = setting("auto", "auto (cuda when a GPU is visible, else cpu) | cpu | cuda",
                           choices=("auto", "cpu", "cuda"))
@@ -150,6 +171,11 @@ class SamplingSettings(Settings):
     grid_samples: int = setting(10, "samples per row kept for the figures", low=0)
     kid_subsets: int = setting(50, "KID: random subsets averaged", low=1)
     kid_subset_size: int = setting(300, "KID subset size (capped by the sample count)", low=2)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.device == "cuda" and not cuda_visible():
+            raise ValueError(f"{self.chapter} setting device is cuda, but no CUDA device is visible; use auto or cpu")
 
     @property
     def total_samples(self):
@@ -190,4 +216,6 @@ def resolve(cls, values):
     sources = {k: "override" if k in overrides else "profile" if k in from_profile else "default" for k in names}
     settings = cls(**resolved)
     settings.check_folders()
+    if not settings.home:  # with a home folder the model cache moves under it (checked above)
+        check_writable(f"the model cache (${CACHE_ENV}, else .cache in a checkout)", str(cache_root()))
     return settings, sources

@@ -8,16 +8,18 @@ import base64
 import io
 import textwrap
 
-from IPython.display import HTML, Audio, Markdown
+from IPython.display import Audio, HTML, Markdown
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from ..captions import captioned
 from ..figures import scatter_panels
+from ..pruning_tables import POINT_COLUMNS, sweep_points as shared_sweep_points
+from .study import tsne
 
 RMS_LIMIT = 0.1  # about the real clips' loudness
-from .statistics import tsne
 
 
 def spectrogram_grid(rows, column_labels=None, onsets=None, title=None):
@@ -98,3 +100,19 @@ def players(sounds, rate, frames=None, captions=None):
         body.append(f"<tr><td {cell}>{name}</td>" + "".join(f"<td {cell}>{audio_element(values[i], rate)}</td>"
                                                         for i in range(count)) + "</tr>")
     return HTML(f'<table class="players">{header}{"".join(body)}</table>')
+
+
+def sweep_points(studies):
+    """Per-sample rows as points for `chapters.figures.share_sweep`: series (part, ranking other than |c_i|,
+    guidance), share of d removed (in [0, 1]), metric, mean, ci95 (the baseline starts both parts by |c_i|)."""
+    frames = []
+    for guidance, study in studies.items():
+        series = {}
+        for row, spec in {"baseline": None, **study.specs}.items():
+            if "@" in row or (spec is not None and spec.fraction is None):
+                continue
+            by = "" if spec is None or spec.ranking == "magnitude" else f" by {spec.ranking}"
+            for part in ("tail", "head") if spec is None else (spec.part,):
+                series.setdefault(f"{part}{by}, {guidance}", []).append(row)
+        frames.append(shared_sweep_points(study, series)[list(POINT_COLUMNS)])
+    return pd.concat(frames, ignore_index=True).sort_values(["series", "share"])

@@ -1,73 +1,49 @@
-"""The video-to-audio pruning study as tables, status-page rows and generated sentences.
-
-The paper runs no pruning for video-to-audio and reports no audio metric, so every row here is a new experiment
-with no paper value; the tables say so. `studies` maps "with guidance" / "without guidance" to a
-`study.protocol.Study`.
-"""
-import pandas as pd
-
+"""The video-to-audio chapter's generated sentences: the statistics and the pruning studies."""
+from ...condition.measure import similarity_row
+from ...condition.reach import INERT_BELOW
+from ...paper import paper_value
 from .rows import label
-
-NEW_TABLE = "V2A (new)"  # status-page table of experiments the paper did not run
-METRIC_NAMES = {"removed_dims": "removed", "fid": "FD", "kid": "KID", "is": "IS", "precision": "precision",
-                "recall": "recall", "onset_f1": "onset F1", "event_accuracy": "event accuracy",
-                "pitch_accuracy": "pitch accuracy", "audioset_agreement": "AudioSet agreement"}
-LOWER_IS_BETTER = ("fid", "kid")
+from .study import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL
+from .tables import LOWER_IS_BETTER, METRIC_NAMES, PAPER_COLUMN, REACH_READINGS
 
 
-def _cell(h):
-    return f"{h.mean:.4g} ± {h.ci95:.2g}"
-
-
-def pruning_table(studies, metrics):
-    """Every row of every study: mean ± 95% interval over seeds, paired change from its own baseline with verdict."""
-    out = []
-    for guidance, study in studies.items():
-        summary = study.summary.set_index(["row", "metric"])
-        for row in dict.fromkeys(study.summary["row"]):
-            entry = {"guidance": guidance, "row": label(row),
-                     f"removed (of d = {study.dim})": f"{summary.loc[(row, 'removed_dims'), 'mean']:.1f}"}
-            for metric in metrics:
-                h = summary.loc[(row, metric)]
-                entry[METRIC_NAMES[metric]] = f"{h['mean']:.4g} ± {h['ci95']:.2g}"
-                if row != "baseline":
-                    entry[f"Δ {METRIC_NAMES[metric]}"] = f"{h['delta']:+.3g} ({h['verdict']})"
-            out.append(entry)
-    return pd.DataFrame(out).set_index(["guidance", "row"]).fillna("")
-
-
-def sweep_points(studies):
-    """Per-sample rows as points for `chapters.figures.share_sweep`: series (part, ranking other than |c_i|,
-    guidance), share of d removed (in [0, 1]), metric, mean, ci95 (the baseline starts both parts by |c_i|)."""
-    out = []
-    for guidance, study in studies.items():
-        removed = study.summary[study.summary["metric"] == "removed_dims"].set_index("row")["mean"]
-        for row, spec in {"baseline": None, **study.specs}.items():
-            if "@" in row or (spec is not None and spec.fraction is None):
-                continue
-            by = "" if spec is None or spec.ranking == "magnitude" else f" by {spec.ranking}"
-            for part in ("tail", "head") if spec is None else (spec.part,):
-                out += [{"series": f"{part}{by}, {guidance}", "share": removed[row] / study.dim, "metric": h.metric,
-                         "mean": h.mean, "ci95": h.ci95} for h in study.summary[study.summary["row"] == row].itertuples()]
-    return pd.DataFrame(out).sort_values(["series", "share"])
-
-
-def status_rows(studies, judge, profile):
-    """The pruning rows for the status page: new experiments, no paper value; the reading says how each was made."""
-    out = []
-    for guidance, study in studies.items():
-        n, s = study.protocol.samples_per_seed, study.protocol.seeds
-        for h in study.summary.itertuples():
-            if h.metric not in METRIC_NAMES or h.metric == "removed_dims":
-                continue
-            change = "" if h.row == "baseline" else (f"; change {h.delta:+.3g} (floor {h.noise_floor:.2g}): "
-                                                     f"{h.verdict}")
-            out.append({"table": NEW_TABLE, "row": f"{guidance}/{h.row}", "column": h.metric, "model": study.model,
-                        "value": h.mean,
-                        "reading": f"new experiment, no paper value: {label(h.row)}, {METRIC_NAMES[h.metric]} on "
-                                   f"{n} samples per seed, mean of {s} seeds ± {h.ci95:.2g} (95%){change}; "
-                                   f"{study.protocol.sampler.name}; {judge.extractor.name}"})
-    return out
+def describe_statistics(step, model, scores, variance, reach=None):
+    """Sentences generated from the numbers of the tables above: the cosine and nPR beside the paper's, y alone,
+    variance, what reaches the modulation (`reach`: a `reach_table`), head against tail."""
+    r = similarity_row(step.c, step.y, step.t)
+    paper = {k: paper_value(t, k, PAPER_COLUMN) for t, k in (("T1", "cosine"), ("T1", "npr"), ("T5", "cosine_y_only"),
+                                                               ("T5", "npr_y_only"))}
+    lines = [f"- Over {len(step.indices)} clips at t0 = {step.t0:g}, the mean pairwise cosine of c is "
+             f"{r['cosine_mean']:.4f} (minimum {r['cosine_min']:.4f}; the paper's MDSGen: {paper['cosine']:.4f}) and "
+             f"nPR is {100 * r['npr_mean_over_classes']:.2f}% averaged over clips, {100 * r['npr_of_mean_vector']:.2f}% "
+             f"of the mean vector (paper: {100 * paper['npr']:.2f}%), with d = {r['d']}.",
+             f"- y alone: cosine {r['y_cosine_mean']:.4f} and nPR {100 * r['y_npr_mean_over_classes']:.2f}% (paper: "
+             f"{paper['cosine_y_only']:.4f} and {100 * paper['npr_y_only']:.2f}%); t_emb carries "
+             f"{100 * r['t_share']:.1f}% of |c|² on average.",
+             f"- The variance across clips averages {variance.loc['mean variance across clips', 'value']:.3g} per "
+             f"dimension; the top 2% of dimensions hold "
+             f"{100 * variance.loc['share of the variance in the top 2% of dimensions', 'value']:.0f}% of it."]
+    if reach is not None:
+        v = reach["value"].rename(index={text: key for key, text in REACH_READINGS.items()})
+        lines.append(f"- Through SiLU: {v['inert_head']:.0f} of the {v['head_dims']:.0f} |c|-head dimensions have "
+                     f"mean c_i below {INERT_BELOW:.2f} (the most negative "
+                     f"{v['most negative mean c_i in the |c|-head']:.3g}); the |c|-head holds "
+                     f"{100 * v['head_share_magnitude']:.1f}% of sum |mean c| but "
+                     f"{100 * v['head_share_contribution']:.1f}% of the contribution, against "
+                     f"{100 * v['contribution_head_share']:.1f}% for the contribution-ranked head of the same size; "
+                     f"nPR is {100 * v['npr_magnitude']:.1f}% by |c|, {100 * v['npr_contribution']:.1f}% by "
+                     "contribution.")
+    if scores is not None:
+        event = scores.loc["event class"]
+        lines.append(f"- Clips grouped by event class: k-NN accuracy {event.loc['full', 'knn_accuracy']:.2f} with all "
+                     f"{len(step.c[0])} dimensions, {event.loc['head', 'knn_accuracy']:.2f} with the "
+                     f"{int(event.loc['head', 'dims'])}-dimension head, {event.loc['tail', 'knn_accuracy']:.2f} with "
+                     f"the tail and {event.loc['random', 'knn_accuracy']:.2f} with as many random dimensions (chance "
+                     f"{event.loc['full', 'chance']:.2f})"
+                     + (f"; {event.loc[CONTRIBUTION_HEAD, 'knn_accuracy']:.2f} with the contribution head and "
+                        f"{event.loc[CONTRIBUTION_TAIL, 'knn_accuracy']:.2f} with its complement."
+                        if CONTRIBUTION_HEAD in event.index else "."))
+    return "\n".join(lines)
 
 
 def _worse(metric, delta):
@@ -116,7 +92,7 @@ def beyond_floor(study, metrics):
     return out
 
 
-def describe(studies, metrics, profile):
+def describe_pruning(studies, metrics, profile):
     """Sentences from the numbers of the pruning table: the baseline and its noise, which rows change a metric beyond
     the noise (and in which direction), which change none detectably (naming any change past its floor whose
     interval holds zero), with and without guidance."""

@@ -224,7 +224,7 @@ def compression_table(network, kept_masks, batches=(1, 8), repeats=20, device="a
 
 
 def leading_masks(width, shares):
-    """Kept masks (D,) of the first round(share D) coordinates (at least one), labelled like `report.kept_masks`:
+    """Kept masks (D,) of the first round(share D) coordinates (at least one), labelled like `study.kept_masks`:
     for timing networks with random weights, whose forward time depends on r only."""
     out = {}
     for share in shares:

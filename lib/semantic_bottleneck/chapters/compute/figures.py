@@ -5,7 +5,8 @@ import numpy as np
 
 from ..captions import captioned
 from ..figures import level_grid
-from .directions import KINDS, parse_row, rank_points
+from .study import KINDS, parse_row
+from .tables import rank_points
 
 
 def modulation_shares(costs, profile):

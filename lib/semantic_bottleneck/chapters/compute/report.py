@@ -1,67 +1,14 @@
-"""The compute chapter's tables and generated sentences, and its numbers for the status page.
+"""The compute chapter's generated sentences.
 
 Every sentence with a number is written here from the run's own tables, so the prose follows the numbers.
 """
 from pathlib import Path
 
-import pandas as pd
-import torch
-
 from ...cache import cache_root
-from ...condition.compress import compressed_index, global_kept
-from ...condition.prune import Pruner, PruneSpec
-from ...devices import cpu_threads
-from ...paper import paper_value
-from ...registry import model as registry_model
-from ...sampling.generate import generate
-from ...sampling.presets import preset
-from ...settings.chapters import ComputeSettings
 from .cost import state_bytes
-from .directions import KINDS, head_to_head, rank_points
+from .study import KINDS
+from .tables import rank_points
 from .verdicts import eligible_ranks, rank_outcomes
-
-NEW_TABLE = "compute (new)"  # status-page table of experiments the paper did not run
-PAPER_ROWS = ("tail_tau0.01_every_step", "tail_tau0.02_every_step")  # Table 2's rows whose kept shares section 2 uses
-
-
-def paper_kept_shares():
-    """The share of REPA's c that Table 2's tail rows at tau 0.01 and 0.02 keep: row -> share."""
-    d = paper_value("T1", "d", "REPA")
-    return {row: 1 - paper_value("T2", row, "removed_dims") / d for row in PAPER_ROWS}
-
-
-def kept_masks(embedding, shares):
-    """The global reading's kept coordinates for each kept share, largest first (label "keep 50% (r = 64)" -> mask (D,))."""
-    out = {}
-    for share in sorted(shares, reverse=True):
-        kept = global_kept(embedding, share)
-        out[f"keep {100 * share:.3g}% (r = {int(kept.sum())})"] = kept
-    return out
-
-
-@torch.no_grad()
-def pruned_against_compressed(loaded, compressed, settings: ComputeSettings):
-    """Samples of `settings.compress_model` (`loaded`) under the pruner (global mask, every step) and of its compressed
-    network on the same noise and conditions: their largest absolute difference (one-row table). From `settings`:
-    `equality_samples`, `seed`, `samplers` (default: the registry's), `threads`."""
-    sampler = settings.samplers.get(settings.compress_model) or registry_model(settings.compress_model).sampler
-    with cpu_threads(settings.threads):
-        return _pruned_against_compressed(loaded, compressed, preset(sampler), settings.equality_samples, settings.seed)
-
-
-def _pruned_against_compressed(loaded, compressed, config, count, seed):
-    index, dim = compressed_index(compressed), loaded.dim
-    zeroed = torch.ones(dim, dtype=torch.bool)
-    zeroed[index] = False
-    spec = PruneSpec("tail", fraction=(dim - len(index)) / dim, reading="global")
-    common = {"conditions": loaded.conditions, "decode": loaded.decode, "progress": False}
-    with Pruner(loaded.network, spec, config.num_steps, mask=zeroed) as pruner:
-        pruned = generate(loaded.network, range(count), seed, config, step_callback=pruner,
-                          rows_callback=pruner.set_conditional_rows, **common).images
-    small = generate(compressed, range(count), seed, config, **common).images
-    return pd.DataFrame({"samples": [count], "sampler": [config.name], "kept coordinates r": [f"{len(index)} of {dim}"],
-                         "max |pruned - compressed|": [(pruned - small).abs().max().item()],
-                         "max |pixel|": [pruned.abs().max().item()]}).set_index("samples")
 
 
 def checkpoint_sentence(compressed, dense):
@@ -190,28 +137,3 @@ def directions_sentence(studies, metric):
                      f"than the baseline beyond noise; where both are, which wreck is less wrecked is not counted); "
                      f"{judged}.")
     return "\n".join(lines)
-
-
-def status_rows(costs, equal, compression, compressed_model, studies, metric):
-    """This run's numbers for the status page: new experiments without paper values, each with its reading."""
-    out = [{"table": NEW_TABLE, "row": f"modulation share/{label}", "column": column, "model": label,
-            "value": float(row[column]), "reading": f"{column}, counted on the meta device (FlopCounterMode)"}
-           for label, row in costs.iterrows() for column in ("modulation share of parameters",
-                                                             "modulation share of FLOPs")]
-    out.append({"table": NEW_TABLE, "row": "compressed = pruned", "column": "max |pruned - compressed|",
-                "model": compressed_model, "value": float(equal["max |pruned - compressed|"].iloc[0]),
-                "reading": f"largest pixel difference over {equal.index[0]} samples, same noise (global mask, every "
-                           f"step)"})
-    for label, row in compression.drop(index="dense").iterrows():
-        out.append({"table": NEW_TABLE, "row": f"compressed/{label}", "column": "parameters saved",
-                    "model": compressed_model, "value": float(row["parameters saved"]),
-                    "reading": "share of the network's parameters removed by compressing its modulation layers"})
-    for name, (study, judge) in studies.items():
-        for m in dict.fromkeys([metric, judge.agreement.column]):
-            for r, h in head_to_head(study, m).iterrows():
-                out.append({"table": NEW_TABLE, "row": f"directions - coordinates/r{r}", "column": m, "model": name,
-                            "value": float(h["change"]),
-                            "reading": f"paired change from r coordinates to r principal directions over "
-                                       f"{study.protocol.seeds} seeds ± {h['change_ci95']:.2g}, noise floor "
-                                       f"{h['noise_floor']:.2g}: {h['better']}"})
-    return out

@@ -13,7 +13,8 @@ from ...devices import resolve_device
 from ...paper import paper_value
 from ...settings.chapters import ComputeSettings
 from ..verdicts import Verdict
-from .directions import LOWER_IS_BETTER, head_to_head, rank_points
+from .study import LOWER_IS_BETTER
+from .tables import head_to_head, rank_points
 
 NEGLIGIBLE = 0.01  # a share of a network's parameters or FLOPs below this counts as no saving
 FLOAT_TOLERANCE = 1e-4  # largest pixel difference (per unit of the largest |pixel|) that is float rounding
@@ -61,7 +62,7 @@ def _gflop(series):
 
 
 def equality_verdict(equal, model, profile, seed):
-    """The compressed network against the pruned sampler (`report.pruned_against_compressed`'s one-row table)."""
+    """The compressed network against the pruned sampler (`study.pruned_against_compressed`'s one-row table)."""
     row = equal.iloc[0]
     difference, scale = float(row["max |pruned - compressed|"]), max(1.0, float(row["max |pixel|"]))
     return Verdict("zeroing the tail equals deleting it",
@@ -81,7 +82,8 @@ def _batches(table):
 
 def time_verdict(compression, rows, model, profile, machine):
     """Forward time of the compressed `rows` of `cost.compression_table` against the dense network, per batch size:
-    faster (or slower) beyond noise when the quartiles of the paired per-turn savings lie above (below) zero."""
+    faster (or slower) beyond noise when the quartiles of the paired per-turn savings lie above (below) zero.
+    Reproduced when most timings are faster and none slower; inverted when most are slower and none faster."""
     faster, slower, parts = 0, 0, []
     for label in rows:
         for b in _batches(compression):
@@ -91,7 +93,9 @@ def time_verdict(compression, rows, model, profile, machine):
             parts.append(f"{label}, batch {b}: {100 * row[f'time saved, batch {b}']:+.0f}% between median times, "
                          f"paired per-turn savings {100 * low:+.0f}% to {100 * high:+.0f}% (quartiles)")
     cells = len(parts)
-    verdict = ("reproduced" if faster and not slower else "inverted" if slower and not faster else "not reproduced")
+    most = cells // 2 + 1
+    verdict = ("reproduced" if faster >= most and not slower else "inverted" if slower >= most and not faster
+               else "not reproduced")
     return Verdict("sparse conditioning runs faster", FIG_42,
                    f"forward time saved by the compressed network at Table 2's kept shares: {'; '.join(parts)}; "
                    f"faster beyond noise in {faster} of {cells}, slower in {slower}",
@@ -157,8 +161,8 @@ def direction_verdict(name, study, metrics, profile):
 
 def verdicts(costs, tiny, equal, compression, paper_rows, studies, metric, settings: ComputeSettings):
     """Every closing verdict of the chapter, in the order of its sections: `costs` (`cost.costs_table`; `tiny` its
-    tiny rows), `equal` (`report.pruned_against_compressed`), `compression` (`cost.compression_table`; `paper_rows`
-    its rows at Table 2's kept shares), `studies` (`directions.run_studies`), `metric` beside each agreement, and the
+    tiny rows), `equal` (`study.pruned_against_compressed`), `compression` (`cost.compression_table`; `paper_rows`
+    its rows at Table 2's kept shares), `studies` (`study.run`), `metric` beside each agreement, and the
     notebook's `settings` (compress_model, profile, seed, device, threads)."""
     model, profile = settings.compress_model, settings.profile
     machine = f"timed on {resolve_device(settings.device)}, CPU threads: {settings.threads or 'torch default'}"

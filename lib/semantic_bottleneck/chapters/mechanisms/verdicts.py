@@ -12,9 +12,10 @@ degrees. An arm whose unpruned class agreement is below the adaLN-Zero arm's by 
 here") and the noise column says why.
 """
 from ...paper import paper_numbers, paper_value
+from ..pruning_tables import summary_line
 from ..verdicts import Verdict
-from .pruning import row_label
-from .statistics import ENTERING, SUMMED
+from .study import ENTERING, SUMMED
+from .tables import row_label
 
 REFERENCE = "adaLN-Zero"  # the arm the paper's main tables use; the others are matched against it
 LOWER_IS_BETTER = ("fid", "kid")
@@ -52,7 +53,7 @@ def _paper_cosine(mechanism):
 
 def cosine_verdicts(stats, models, profile):
     """Per mechanism: is its entering vector's mean cosine between classes as high as the paper's lowest?
-    `stats`: `statistics.statistics_table`; `models`: mechanism -> registry name."""
+    `stats`: `study.statistics_table`; `models`: mechanism -> registry name."""
     threshold, column = high_cosine()
     out = []
     for mechanism in stats.index.get_level_values(0).unique():
@@ -69,18 +70,14 @@ def cosine_verdicts(stats, models, profile):
     return out
 
 
-def _row(study, row, metric):
-    return study.summary[(study.summary["row"] == row) & (study.summary["metric"] == metric)].iloc[0]
-
-
 def matched_arms(studies, agreement):
     """Per mechanism: (matched, sentence). Matched when its unpruned `agreement` is not below the adaLN-Zero arm's by
     more than that arm's noise floor (the RMS difference between its unpruned seeds)."""
-    base = _row(studies[REFERENCE], "baseline", agreement)
+    base = summary_line(studies[REFERENCE].summary, "baseline", agreement)
     floor = base["noise_floor"]
     out = {}
     for mechanism, study in studies.items():
-        mean = _row(study, "baseline", agreement)["mean"]
+        mean = summary_line(study.summary, "baseline", agreement)["mean"]
         matched = mean >= base["mean"] - floor
         out[mechanism] = matched, (f"unpruned {agreement} {mean:.3f} against {REFERENCE}'s {base['mean']:.3f} "
                                    f"(its noise floor {floor:.2g}): "
@@ -98,7 +95,7 @@ def _change(study, row, metrics):
     """'tail 40%: fid +3.1 (floor 2.2)*, class_agreement -0.01 (floor 0.02)'; `*` marks worse beyond noise."""
     parts = []
     for m in metrics:
-        h = _row(study, row, m)
+        h = summary_line(study.summary, row, m)
         parts.append(f"{m} {h['delta']:+.3g} (floor {h['noise_floor']:.2g}){'*' if _worse(h) else ''}")
     return f"{row_label(row, study.dim)}: {', '.join(parts)}"
 
@@ -124,8 +121,8 @@ def pruning_verdicts(studies, metrics, agreement, profile):
         if not tails or not heads:
             raise ValueError(f"tail_shares and head_shares must each hold at least one share; {mechanism} has rows "
                              f"{', '.join(rows) or 'none'}")
-        tail_harm = any(_worse(_row(study, tails[0], m)) for m in metrics)
-        head_harm = any(_worse(_row(study, r, m)) for r in heads for m in metrics)
+        tail_harm = any(_worse(summary_line(study.summary, tails[0], m)) for m in metrics)
+        head_harm = any(_worse(summary_line(study.summary, r, m)) for r in heads for m in metrics)
         ok, why = matched[mechanism]
         noise = (f"paired over {study.protocol.seeds} seeds: worse beyond the noise floor with a 95% interval "
                  f"excluding zero (*); {why}")

@@ -8,7 +8,8 @@ from ...condition.measure import below_tau, dimension_variance
 from ...condition.reach import INERT_BELOW, ranking_scores
 from ..captions import captioned
 from ..figures import level_grid, share_sweep
-from .statistics import PARTS
+from ..pruning_tables import POINT_COLUMNS, sweep_points as shared_sweep_points
+from .study import PARTS
 
 sns.set_theme(context="notebook", style="whitegrid")
 
@@ -117,19 +118,15 @@ def level_samples(study, shown, rows, grid_samples):
 
 def sweep_points(studies):
     """Every share row as a sweep point (the baseline at share 0): one series per part, reading and sampler."""
-    out = []
+    frames = []
     for sampler, study in studies.items():
-        summary = study.summary
-        removed = summary[summary["metric"] == "removed_dims"].set_index("row")["mean"]
         series = {}
         for row, spec in study.specs.items():
             if spec is not None and spec.fraction is not None:
                 ranked = "" if spec.ranking == "magnitude" else f", by {spec.ranking}"
-                series.setdefault(f"{spec.part} ({spec.reading}{ranked}), {sampler}", []).append(row)
-        for name, rows in series.items():
-            out += [{"series": name, "share": removed[row] / study.dim, "metric": h.metric, "mean": h.mean,
-                     "ci95": h.ci95} for row in ("baseline", *rows) for h in summary[summary["row"] == row].itertuples()]
-    return pd.DataFrame(out)
+                series.setdefault(f"{spec.part} ({spec.reading}{ranked}), {sampler}", ["baseline"]).append(row)
+        frames.append(shared_sweep_points(study, series)[list(POINT_COLUMNS)])
+    return pd.concat(frames, ignore_index=True)
 
 
 def sweep(studies, metrics):

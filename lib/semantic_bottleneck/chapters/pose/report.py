@@ -1,149 +1,8 @@
-"""The pose-guided chapter's tables beside the paper (Tables 1, 5, 7), the guidance interaction, status-page rows and
-generated sentences."""
-import pandas as pd
-
-from ...judge.paired_seeds import summarise
+"""The pose-guided chapter's generated sentences: statistics, variation, calibration and the pruning studies."""
 from ...paper import paper_numbers, paper_value
-from ...registry import paper_column
-from .judge_tables import COPY, REAL
-from .rows import PAPER_T7_ROW
-
-NAMES = {"removed_dims": "removed", "fid": "FID", "ssim": "SSIM", "lpips": "LPIPS", "psnr": "PSNR", "kid": "KID",
-         "pose_accuracy": "pose accuracy", "person_preservation": "person preservation"}
-T7_METRICS = ("fid", "ssim", "lpips", "psnr")
-
-
-def metric_labels(names=None):
-    """The chapter's metric labels, with a judge's own (`judge_tables.metric_names`: the LPIPS stand-in, FID caveat)."""
-    return {**NAMES, **(names or {})}
-
-
-def t5_column(model):
-    """The paper's Table 5 column a model stands beside: its own (X-MDPT-L/B/S), else X-MDPT-L (Table 1's X-MDPT)."""
-    return paper_column(model) or "X-MDPT-L"
-
-
-def _cell(hit, baseline):
-    """'mean ± ci95' and, off the baseline, 'Δ (verdict)' of one summary row."""
-    text = {"ours": f"{hit['mean']:.4g} ± {hit['ci95']:.2g}"}
-    if not baseline:
-        text["Δ"] = f"{hit['delta']:+.3g} ({hit['verdict']})"
-    return text
-
-
-def pruning_table(summary, metrics, dim, rows=None, names=None):
-    """Every row: share of d removed, each metric's mean ± 95% interval over seeds, and its change with a verdict;
-    metrics labelled by `names` (`metric_labels`)."""
-    names, out = metric_labels(names), []
-    for row in rows or list(dict.fromkeys(summary["row"])):
-        entry = {"row": row}
-        for metric in metrics:
-            hit = summary[(summary["row"] == row) & (summary["metric"] == metric)]
-            if hit.empty:
-                continue
-            h = hit.iloc[0]
-            if metric == "removed_dims":
-                entry[f"removed (of d = {dim})"] = f"{h['mean']:.1f} ({100 * h['mean'] / dim:.0f}%)"
-                continue
-            for key, text in _cell(h, row == "baseline").items():
-                entry[f"{names.get(metric, metric)} {key}"] = text
-        out.append(entry)
-    return pd.DataFrame(out).set_index("row").fillna("")
-
-
-def table7_beside_paper(summary, row, metrics=T7_METRICS, names=None):
-    """Table 7 analog: the baseline and our row for the paper's pruned row, each metric beside the paper's value
-    ("not in Table 7" for a metric the paper does not report, e.g. KID); metrics labelled by `names`."""
-    names, out = metric_labels(names), []
-    for ours, paper_row in (("baseline", "baseline"), (row, PAPER_T7_ROW)):
-        entry = {"row": f"{paper_row} (ours: {ours})"}
-        for metric in metrics:
-            hit = summary[(summary["row"] == ours) & (summary["metric"] == metric)]
-            entry[f"{names[metric]} (paper)"] = (f"{paper_value('T7', paper_row, metric):.4g}" if metric in T7_METRICS
-                                                 else "not in Table 7")
-            if not hit.empty:
-                for key, text in _cell(hit.iloc[0], ours == "baseline").items():
-                    entry[f"{names[metric]} {key}"] = text
-        out.append(entry)
-    return pd.DataFrame(out).set_index("row")
-
-
-def guidance_interaction(guided, unguided, metric, names=None):
-    """Does a row's change depend on guidance? Per seed, its change with guidance minus its change without.
-
-    `guided` and `unguided` are the two studies' long frames (same rows, seeds and noise). The difference is
-    summarised with `judge.paired_seeds.summarise`: mean, 95% interval, and a verdict against the seed-to-seed
-    spread of the unguided change (its noise floor).
-    """
-    def changes(long):
-        """Each row's per-seed change of `metric` from the baseline."""
-        part = long[long["metric"] == metric].pivot(index="replicate", columns="row", values="value")
-        part = part[list(dict.fromkeys(long["row"]))]  # the study's row order
-        return part.sub(part["baseline"], axis=0).drop(columns="baseline")
-
-    with_guidance, without = changes(guided), changes(unguided)
-    frame = pd.concat([pd.DataFrame({"row": name, "replicate": table.index.to_numpy(), "metric": row,
-                                     "value": table[row].to_numpy()})
-                       for row in with_guidance.columns if row in without.columns
-                       for name, table in (("baseline", without), ("guided", with_guidance))])
-    summary = summarise(frame)
-    summary = summary[summary["row"] == "guided"].set_index("metric")
-    label = metric_labels(names)[metric]
-    return pd.DataFrame({f"Δ{label} without guidance": without.mean(), f"Δ{label} with guidance":
-                         with_guidance.mean(), "difference (with - without)": summary["delta"],
-                         "95% interval": summary["delta_ci95"], "seed-to-seed spread": summary["noise_floor"],
-                         "verdict": summary["verdict"].str.replace("noise", "seed spread")}).dropna(subset=["verdict"])
-
-
-def statistics_status_rows(rows):
-    """Status-page rows of the statistics (model -> `statistics.statistics_row`): Table 1 (X-MDPT is its L) and 5."""
-    out = []
-    for model, r in rows.items():
-        column = t5_column(model)
-        values = [("T5", "cosine_y_plus_t", "mean over pairs", r["cosine_mean"]),
-                  ("T5", "npr_y_plus_t", "mean over pairs", r["npr_mean_over_classes"]),
-                  ("T5", "cosine_y_only", "mean over pairs", r["y_cosine_mean"]),
-                  ("T5", "npr_y_only", "mean over pairs", r["y_npr_mean_over_classes"])]
-        if column == "X-MDPT-L":
-            values += [("T1", "pr", "mean over pairs", r["pr_mean_over_classes"]),
-                       ("T1", "npr", "mean over pairs", r["npr_mean_over_classes"]),
-                       ("T1", "npr", "of the mean vector", r["npr_of_mean_vector"]),
-                       ("T1", "cosine", "mean over pairs", r["cosine_mean"]),
-                       ("T1", "cosine", "min over pairs", r["cosine_min"])]
-        for table, row, reading, value in values:
-            out.append({"table": table, "row": row, "column": "X-MDPT" if table == "T1" else column, "model": model,
-                        "reading": f"c at t0 over {r['pairs']} random test pairs, {reading}", "value": value})
-    return out
-
-
-def pruning_status_rows(summary, model, protocol, extractor_name, row, names=None):
-    """Status-page rows of Table 7: the baseline and our row for the paper's pruned row, each metric, labelled by
-    `names` (the LPIPS stand-in named as such, FID's caveat where it is not meaningful)."""
-    names = metric_labels(names)
-    removed = summary[(summary["row"] == row) & (summary["metric"] == "removed_dims")]["mean"]
-    out = []
-    for ours, paper_row in (("baseline", "baseline"), (row, PAPER_T7_ROW)):
-        for metric in T7_METRICS:
-            hit = summary[(summary["row"] == ours) & (summary["metric"] == metric)]
-            if hit.empty:
-                continue
-            h = hit.iloc[0]
-            what = {"fid": f"{names['fid']}, FID-{protocol.samples_per_seed} on {extractor_name}"}.get(metric,
-                                                                                                    names[metric])
-            text = (f"{what}; our row {ours}" + (f" ({removed.iloc[0]:.1f} dims zeroed on average)" if len(removed) and
-                                                 ours != "baseline" else "")
-                    + f"; {protocol.sampler.name}; mean of {protocol.seeds} seeds ± {h['ci95']:.2g} (95%)"
-                    + ("" if ours == "baseline" else f"; change {h['delta']:+.3g}, noise floor "
-                                                     f"{h['noise_floor']:.2g}: {h['verdict']}"))
-            out.append({"table": "T7", "row": paper_row, "column": metric, "model": model, "reading": text,
-                        "value": h["mean"]})
-    return out
-
-
-def _h(summary, row, metric):
-    """The summary row of (row, metric), or None."""
-    hit = summary[(summary["row"] == row) & (summary["metric"] == metric)]
-    return None if hit.empty else hit.iloc[0]
+from ..pruning_tables import summary_line
+from .study import COPY, REAL
+from .tables import T7_METRICS, metric_labels
 
 
 def _printed(name):
@@ -185,7 +44,7 @@ def describe_calibration(calibration, summary, names=None):
     """A sentence setting the unpruned samples' per-sample scores between copying the source and the real answers."""
     names, parts = metric_labels(names), []
     for column in calibration.columns:
-        h = _h(summary, "baseline", column)
+        h = summary_line(summary, "baseline", column)
         if h is not None:
             parts.append(f"{names.get(column, column)} {h['mean']:.3g} ± {h['ci95']:.2g} (the real answers "
                          f"{calibration.loc[REAL, column]:.3g}; the source copied {calibration.loc[COPY, column]:.3g})")
@@ -200,15 +59,16 @@ def describe_pruning(studies, row, interactions, profile, metrics=T7_METRICS, na
     for sampler, study in studies.items():
         summary = study.summary
         changes = [f"{names[m]} {h['delta']:+.3g} ({h['verdict']})" for m in metrics
-                   if (h := _h(summary, row, m)) is not None]
-        removed = _h(summary, row, "removed_dims")
+                   if (h := summary_line(summary, row, m)) is not None]
+        removed = summary_line(summary, row, "removed_dims")
         lines.append(f"- **{sampler}**: our row for Table 7's pruned row ({row}, {removed['mean']:.1f} of {study.dim} "
                      f"coordinates zeroed) changes " + "; ".join(changes) + ".")
         pruned = summary[(summary["metric"] == first) & (summary["row"] != "baseline")].sort_values("delta")
         counts = pruned["verdict"].value_counts()
         worst = pruned.iloc[-1]
+        floor = summary_line(summary, "baseline", first)["noise_floor"]
         lines.append(f"  Of its {len(pruned)} pruned rows, {counts.get('larger than noise', 0)} change "
-                     f"{names[first]} by more than the noise floor ({_h(summary, 'baseline', first)['noise_floor']:.3g}); the largest "
+                     f"{names[first]} by more than the noise floor ({floor:.3g}); the largest "
                      f"rise is {worst['row']} ({names[first]} {worst['mean']:.4g}, change {worst['delta']:+.3g}).")
     for metric, table in interactions.items():
         beyond = int((table["verdict"] == "larger than seed spread").sum())

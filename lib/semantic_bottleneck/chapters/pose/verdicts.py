@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ...paper import TOLERANCE, paper_value
 from ..verdicts import Verdict, model_label
-from .judge_tables import COPY, REAL
-from .report import NAMES, T7_METRICS, metric_labels
 from .rows import PAPER_T7_ROW, paper_share, ranked_row_id, row_id
+from .study import COPY, REAL
+from .tables import NAMES, T7_METRICS, metric_labels
 
 HIGHER_IS_BETTER = frozenset({"ssim", "psnr", "pose_accuracy", "person_preservation"})
 GATE_METRICS = ("pose_accuracy", "ssim")  # the task: the target pose, and the answer's look
@@ -39,7 +39,7 @@ def _hit(summary, row, metric):
 def task_gate(calibration, summary, names=None):
     """The task gate: the baseline's pose accuracy (where measured) at least MIN_POSE_ACCURACY, and its pose accuracy
     and SSIM above the copied source's beyond the baseline's 95% interval over seeds (`calibration`:
-    `judge_tables.calibration`; `summary`: the study's)."""
+    `study.calibration`; `summary`: the study's)."""
     names = metric_labels(names)
     texts, short = [], []
     for metric in GATE_METRICS:
@@ -135,7 +135,7 @@ def head_over_tail(summary, tail, head, metrics):
 
 
 def statistics_verdicts(row, column, model):
-    """Cosine, nPR and the share below tau of c at t0 (`statistics.statistics_row`) against Tables 1/5 and 7."""
+    """Cosine, nPR and the share below tau of c at t0 (`study.statistics_row`) against Tables 1/5 and 7."""
     cosine, npr = paper_value("T5", "cosine_y_plus_t", column), paper_value("T5", "npr_y_plus_t", column)
     below = paper_value("TEXT", "table7_below_tau_0.1", "X-MDPT")
     pairs = f"one forward at t0 over {row['pairs']} random test pairs (no seed spread)"
@@ -161,7 +161,7 @@ def statistics_verdicts(row, column, model):
 
 def pruning_verdicts(summary, calibration, t7_row, metrics, rankings, names, model):
     """The task gate, Table 7's tail row, and head over tail at Table 7's share by |c_i| and by each ranking of
-    `rankings` whose rows the study ran; `metrics` are the headline metrics (`judge_tables.headline_metrics`)."""
+    `rankings` whose rows the study ran; `metrics` are the headline metrics (`tables.headline_metrics`)."""
     names = metric_labels(names)
     gate = task_gate(calibration, summary, names)
     floors = _floors(summary, metrics, names)

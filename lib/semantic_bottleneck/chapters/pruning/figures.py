@@ -9,7 +9,7 @@ import seaborn as sns
 
 from ..captions import captioned
 from ..figures import level_grid
-from .report import floors, label, sweep_points, table_rows
+from .tables import floors, label, sweep_points, table_rows
 
 sns.set_theme(context="notebook", style="whitegrid")
 

@@ -20,8 +20,8 @@ from ...judge.metrics import METRIC_NAMES
 from ...paper import paper_table, paper_value
 from ...registry import model as registry_model
 from ..verdicts import Verdict
-from .report import label
 from .rows import PAPER_D
+from .tables import label
 
 CLAIMS = ("unchanged", "hurts", "destroys")
 LOWER_IS_BETTER = ("fid", "kid")

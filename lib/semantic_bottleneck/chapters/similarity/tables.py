@@ -1,23 +1,9 @@
-"""The similarity section's analyses: cosine matrices, Table 1/4 rows, cosine across timesteps."""
-import numpy as np
+"""The similarity chapter's tables: Tables 1 and 4 beside the paper, every reading of the ambiguous statistics,
+SiLU(c) beside c, the models, the sample check, and the status-page rows."""
 import pandas as pd
-import torch.nn.functional as F
 
-from ...condition.measure import cosine_summary, npr_readings, similarity_row
 from ...paper import TOLERANCE, paper_table, paper_value
 from ...registry import family_facts, paper_column
-
-
-def first_step_row(embedding):
-    """d, PR, nPR (both readings), cosine (both reductions) of c and of y alone, at the model's t0."""
-    t0 = embedding.info["t0"]
-    return similarity_row(embedding.c(t0), embedding.label(), embedding.time([t0])[0])
-
-
-def silu_row(embedding):
-    """Cosine (both reductions) and nPR (both readings) of SiLU(c) at t0: what every modulation Linear receives."""
-    passed = F.silu(embedding.c(embedding.info["t0"]).double())
-    return {**cosine_summary(passed), **npr_readings(passed)}
 
 
 def silu_beside_c(rows, silu_rows):
@@ -78,22 +64,6 @@ def readings_table(rows):
     return pd.DataFrame({name: {label: r[k] for k, label in keys.items()} for name, r in rows.items()})
 
 
-def cosine_across_timesteps(embedding, timesteps):
-    """Mean/min pairwise cosine and nPR of c at each timestep (Appendix A.2)."""
-    out = []
-    for t in timesteps:
-        c = embedding.c(float(t))
-        out.append({"t": float(t), **cosine_summary(c), **npr_readings(c)})
-    return pd.DataFrame(out)
-
-
-def timestep_grid(embedding, points=25):
-    """Timesteps spanning the model's schedule: 0..999 for integer-t families, [0, 1] for continuous t."""
-    if embedding.info["t0"] > 1:
-        return np.unique(np.linspace(0, 999, points).round())
-    return np.linspace(0.0, 1.0, points)
-
-
 def status_rows(rows):
     """This build's numbers in the status-page format (table, row, column, reading, value)."""
     out = []
@@ -152,27 +122,3 @@ def sample_check_table(check):
         "classifier accuracy, held-out real images": check["classifier_heldout_accuracy"],
         "class agreement, real images of the same labels": check["agreement_on_real_images"],
     }})
-
-
-def by_time_convention(embeddings):
-    """Group model names into integer-t and continuous-t families."""
-    groups = {}
-    for name, e in embeddings.items():
-        key = "integer DDPM timesteps" if e.info["t0"] > 1 else "continuous t in [0, 1]"
-        groups.setdefault(key, []).append(name)
-    return groups
-
-
-def describe(rows, profile):
-    """Sentences beside the verdicts: where a real model's statistic matches no reading, and what this scale cannot
-    show."""
-    lines = [f"- **{a['model']}**: {a['statistic']} does not match the paper's {a['paper']:.4g} under any reading "
-             f"(closest: {a['closest reading']}, {a[a['closest reading']]:.4g})."
-             for a in paper_agreement(rows).to_dict("records") if a["verdict"] != "matches"]
-    if profile != "paper":
-        lines.append(
-            "- What this scale cannot show: the tiny model has tens of classes, a width of at most 128 and minutes "
-            "of CPU training, not 1000 classes, d = 1152 and millions of GPU steps. Its numbers test whether the "
-            "mechanism (a shared timestep embedding dominating c) appears at all, not the paper's values; those need "
-            "the `paper` profile.")
-    return "\n".join(lines)

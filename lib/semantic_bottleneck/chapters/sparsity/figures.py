@@ -5,7 +5,7 @@ import seaborn as sns
 
 from ...condition.measure import dimension_variance
 from ..captions import captioned
-from .tables import HEAD_SHARE_FRACTIONS
+from .study import HEAD_SHARE_FRACTIONS
 
 sns.set_theme(context="notebook", style="whitegrid")
 

@@ -1,50 +1,18 @@
-"""The sparsity section's statistics of c at t0: PR/nPR, counts below/above tau, per-dimension variance.
-
-Shapes: K classes, D width of c. Every statistic is computed on c = y + t at the model's first
-denoising step t0, and where the paper does not say which vector it used, on both the mean vector
-(over classes) and each class vector (then averaged), each reading named.
+"""The sparsity chapter's tables: PR/nPR and the counts below/above tau beside the paper, the per-dimension
+variance, the head/tail subsets, the training runs, what reaches the modulation, and the status-page rows.
 """
 import re
 
-import numpy as np
 import pandas as pd
-import torch
 
-from ...condition.measure import above_tau, below_tau, dimension_variance, dims_for_share, participation_ratio, top_share
+from ...condition.measure import above_tau, below_tau
+from ...condition.reach import INERT_BELOW
+from ...condition.separation import SUBSET_RULES
 from ...paper import paper_numbers, paper_value
 from ...registry import paper_column
+from .study import BASELINE, end_of_run_row, matched_tau, variance_row
 
-HEAD_SHARE_FRACTIONS = (0.01, 0.02, 0.05)  # Fig. 9b: the top 1%, 2%, 5% of dimensions
 _POINT_ROW = re.compile(r"^(?:(?P<model>[^/]+)/)?(?P<side>tail|head)_tau(?P<tau>[0-9.]+)_")
-
-
-def first_step_c(embedding):
-    """c = y + t (K, D) for every class at the model's first denoising step t0."""
-    return embedding.c(embedding.info["t0"])
-
-
-def sparsity_row(c):
-    """PR, nPR (both readings), magnitudes and energy concentration of c (K, D) at t0."""
-    d, mean = c.shape[1], c.mean(0)
-    return {
-        "d": d,
-        "pr_mean_over_classes": participation_ratio(c).mean().item(),
-        "pr_of_mean_vector": participation_ratio(mean).item(),
-        "npr_mean_over_classes": participation_ratio(c).mean().item() / d,
-        "npr_of_mean_vector": participation_ratio(mean).item() / d,
-        "max_abs": mean.abs().max().item(),
-        "median_abs": mean.abs().median().item(),
-        **{f"energy_top{round(100 * f)}pct": top_share(mean.double() ** 2, f) for f in HEAD_SHARE_FRACTIONS},
-    }
-
-
-def variance_row(c):
-    """Fig. 9 numbers: mean per-dimension variance across classes and the share of it in the top dimensions."""
-    var = dimension_variance(c)
-    return {"mean_variance": var.mean().item(),
-            **{f"variance_top{round(100 * f)}pct": top_share(var, f) for f in HEAD_SHARE_FRACTIONS},
-            "dims_for_half_the_variance": dims_for_share(var, 0.5),
-            "dims_for_90pct_of_variance": dims_for_share(var, 0.9)}
 
 
 def npr_beside_paper(rows):
@@ -82,31 +50,6 @@ def paper_threshold_points():
 def distinct_points(points):
     """One paper point per (model, side, tau): the schedule variants of a row share their count."""
     return points.drop_duplicates(["model", "side", "tau"]).reset_index(drop=True)
-
-
-def threshold_curve(c, taus):
-    """Fig. 11 in both conventions: fraction of coordinates below and above each tau, for the mean vector and
-    averaged over class vectors."""
-    mean = c.mean(0)
-    return pd.DataFrame([{"tau": float(tau),
-                          "below (mean vector)": below_tau(mean, tau).item(),
-                          "below (mean over classes)": below_tau(c, tau).mean().item(),
-                          "above (mean vector)": above_tau(mean, tau).item(),
-                          "above (mean over classes)": above_tau(c, tau).mean().item()} for tau in taus])
-
-
-def tau_grid(c, points=60):
-    """Log-spaced thresholds from below the smallest to above the largest |c_i| (at least 1e-4 .. 10)."""
-    magnitudes = c.abs()
-    low = min(1e-4, max(magnitudes.min().item(), 1e-6) / 2)
-    high = max(10.0, 2 * magnitudes.max().item())
-    return np.geomspace(low, high, points)
-
-
-def matched_tau(mean_vector, side, fraction):
-    """The tau at which the mean vector has `fraction` of its coordinates below (or above) it."""
-    q = fraction if side == "below" else 1 - fraction
-    return torch.quantile(mean_vector.abs().double(), q).item()
 
 
 def counts_beside_paper(vectors):
@@ -186,3 +129,60 @@ def figure_claims(vectors, variances, main_log):
                 "this build": f"{first['npr_mean_over_classes']:.1%} (step {int(first['step'])}) -> "
                               f"{last['npr_mean_over_classes']:.1%} (step {int(last['step'])})"})
     return pd.DataFrame(out).set_index(["claim", "model"])
+
+
+RULES = {**SUBSET_RULES,
+         "contribution head": "the k dimensions with the largest contribution |SiLU(mean c_i)| * g_i at t0 "
+                              "(g_i: the modulation Linears' gain of input i; condition.reach)",
+         "contribution tail": "every other dimension (the D - k that reach the modulation least)"}
+
+
+def subsets_table(subsets, c):
+    """The rule, size and overlap with the magnitude head of each subset."""
+    head = set(subsets["head"].tolist())
+    return pd.DataFrame([{"subset": name, "rule": RULES[name], "dims": len(idx),
+                          "shared with head": len(head & set(idx.tolist())),
+                          "mean |c_i| at t0 (mean vector)": c.mean(0).abs()[idx].mean().item()}
+                         for name, idx in subsets.items()]).set_index("subset")
+
+
+def runs_table(configs):
+    """What each run changes with respect to the baseline, and its length."""
+    base = configs[BASELINE]
+    return pd.DataFrame([{"run": name, "steps": c.steps, "training timesteps": c.num_train_timesteps,
+                          "weight decay": c.weight_decay, "lr": c.lr, "seed": c.seed,
+                          "changed": "nothing" if c == base else ", ".join(
+                              k for k in ("num_train_timesteps", "weight_decay", "seed") if getattr(c, k) != getattr(base, k))}
+                         for name, c in configs.items()]).set_index("run")
+
+
+def end_of_run_table(runs):
+    """One row per run: final loss, cosine, nPR (both readings), and head concentration of c and its variance."""
+    rows = {}
+    for name, (model, log, seconds) in runs.items():
+        r = end_of_run_row(model)
+        rows[name] = {"steps": int(log["step"].iloc[-1]), "loss": log["loss"].iloc[-1], "cosine (mean)": r["cosine_mean"],
+                      "nPR (mean over classes)": r["npr_mean_over_classes"], "nPR (mean vector)": r["npr_of_mean_vector"],
+                      "‖c‖² share, top 2%": r["energy_top2pct"], "‖c‖² share, top 5%": r["energy_top5pct"],
+                      "variance share, top 2%": r["variance_top2pct"], "variance share, top 5%": r["variance_top5pct"],
+                      "max |c_i|": r["max_abs"], "median |c_i|": r["median_abs"], "train seconds": seconds}
+    return pd.DataFrame(rows).T
+
+
+COLUMNS = {
+    "head_dims": "head dims k (largest |mean c_i|)",
+    "npr_magnitude": "nPR of |c| (paper)",
+    "npr_silu": "nPR of |SiLU(c)|",
+    "npr_contribution": "nPR of the contribution",
+    "head_share_magnitude": "|c|-head's share of |c|",
+    "head_share_silu": "|c|-head's share of |SiLU(c)|",
+    "head_share_contribution": "|c|-head's share of the contribution",
+    "contribution_head_share": "contribution head's share of the contribution",
+    "head_overlap": "share of the |c|-head in the contribution head",
+    "inert_head": f"inert |c|-head dims (mean c_i < {INERT_BELOW:.2f})",
+}
+
+
+def reach_table(rows):
+    """One row per model: nPR under each ranking and what the |c|-head carries of each, named for the reader."""
+    return pd.DataFrame({name: {label: r[key] for key, label in COLUMNS.items()} for name, r in rows.items()}).T

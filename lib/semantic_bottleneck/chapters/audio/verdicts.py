@@ -19,9 +19,10 @@ from ...condition.measure import cosine_summary, normalized_pr, similarity_row
 from ...paper import TOLERANCE, paper_numbers, paper_value
 from ...settings.chapters import AudioSettings
 from ..verdicts import Verdict
-from .report import METRIC_NAMES, reading
+from .report import reading
 from .rows import label, ranking_of
-from .statistics import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL, PAPER_COLUMN
+from .study import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL
+from .tables import METRIC_NAMES, PAPER_COLUMN
 
 HALVES = 200  # random halves of the clips behind the statistics' spread
 Z95 = 1.96
