@@ -397,13 +397,14 @@ def write_notebook(path, code_cells=("pass",)):
 def book_sandbox(folder, monkeypatch, params_yaml):
     """Point the book driver at empty notebooks/ and book/ folders under `folder`, and params/ci.yaml = `params_yaml`."""
     from semantic_bottleneck.book import driver as book
+    from semantic_bottleneck.profiles import PARAMS_ENV
 
     folder = pathlib.Path(folder)
     for name in ("notebooks", "params"):
         (folder / name).mkdir()
     (folder / "params" / "ci.yaml").write_text(params_yaml)
     monkeypatch.setattr(book, "NOTEBOOKS", folder / "notebooks")
-    monkeypatch.setattr(book, "PARAMS", folder / "params")
+    monkeypatch.setenv(PARAMS_ENV, str(folder / "params"))
     for attr, sub in [("EXECUTED", "book/executed"), ("RESULTS", "book/executed/results"),
                       ("STAMPS", "book/executed/stamps"), ("FAILED", "book/_build/failed")]:
         monkeypatch.setattr(book, attr, folder / sub)
@@ -516,6 +517,7 @@ def execute_under_paper_profile(tmp_path, monkeypatch, notebook, section):
     import yaml
     from semantic_bottleneck.book import driver as book
     from semantic_bottleneck.checkpoints.download import CACHE_ENV
+    from semantic_bottleneck.profiles import PARAMS_ENV
 
     params = tmp_path / "params"
     params.mkdir()
@@ -523,7 +525,7 @@ def execute_under_paper_profile(tmp_path, monkeypatch, notebook, section):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "weights"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(book, "PARAMS", params)
+    monkeypatch.setenv(PARAMS_ENV, str(params))
     outcome = book.execute(notebook, "paper", force=True)
     assert outcome.status == "executed", outcome.error
     return pd.read_csv(book.RESULTS / f"{notebook}.csv")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from semantic_bottleneck import registry
+from semantic_bottleneck import profiles, registry
 from semantic_bottleneck.book import driver as book
 from semantic_bottleneck.checkpoints.download import CACHE_ENV
 from helpers import write_checkpoint
@@ -17,7 +17,7 @@ FAMILY_CASE = {"dit": "dit", "sit": "sit", "repa": "repa", "mg": "mg", "mdt": "m
 
 @pytest.mark.slow
 def test_similarity_notebook_runs_under_paper_profile(tmp_path, monkeypatch, build_dirs):
-    names = yaml.safe_load((book.PARAMS / "paper.yaml").read_text())["01_similarity"]["models"]
+    names = yaml.safe_load((profiles.params_folder() / "paper.yaml").read_text())["01_similarity"]["models"]
     cache = tmp_path / "weights"
     for seed, name in enumerate(names):
         entry = registry.model(name)

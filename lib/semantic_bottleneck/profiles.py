@@ -5,12 +5,14 @@ profile file holds only what differs from them, one section per notebook. The fi
 book driver, plain papermill, Jupyter and Colab read the same ones (`settings.resolve` applies them).
 `notebook_parameters` captures what a notebook's globals hold right after its parameters cell.
 """
+import os
 from pathlib import Path
 
 import yaml
 
 PROFILES = ("tiny", "ci", "paper")
 PARAMS = Path(__file__).resolve().parent / "params"
+PARAMS_ENV = "SEMANTIC_BOTTLENECK_PARAMS"  # another folder of profile files (tests; a fork's own profiles)
 PLAIN = (bool, int, float, str, list, dict, tuple, type(None))
 IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 
@@ -63,19 +65,25 @@ def _yaml(path):
         raise ValueError(f"{path}{where}: not valid YAML ({what}{opened})") from None
 
 
-def profile_sections(profile, folder=PARAMS):
+def params_folder():
+    """The folder of the profile files: $SEMANTIC_BOTTLENECK_PARAMS, else the package's `params/`. An environment
+    variable, so that a notebook's kernel reads the same files as the process that started it."""
+    return Path(os.environ.get(PARAMS_ENV) or PARAMS)
+
+
+def profile_sections(profile, folder=None):
     """The section names of `params/<profile>.yaml` (notebook names, and `all`)."""
-    path = Path(folder) / f"{check_profile(profile)}.yaml"
+    path = Path(folder or params_folder()) / f"{check_profile(profile)}.yaml"
     sections = _yaml(path) if path.exists() else {}
     return list(sections or {}) if isinstance(sections, dict) else []
 
 
-def profile_parameters(profile, notebook, folder=PARAMS):
+def profile_parameters(profile, notebook, folder=None):
     """The parameters `params/<profile>.yaml` sets for `notebook` (its `all` section, then its own), plus `profile`.
 
     ValueError naming the file (and line) when it is not UTF-8 YAML mapping sections to `name: value` lines.
     """
-    path = Path(folder) / f"{check_profile(profile)}.yaml"
+    path = Path(folder or params_folder()) / f"{check_profile(profile)}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"profile {profile!r} has no parameter file {path}")
     sections = _yaml(path) or {}

@@ -20,7 +20,6 @@ import traceback
 
 import nbformat
 
-from .. import profiles
 from ..cache import REPO_ROOT, lib_hash
 from ..profiles import profile_parameters, read_utf8
 from ..settings import SETTINGS, resolve, settings_class
@@ -29,7 +28,6 @@ from .downloads import add_downloads
 from .status_page import write_status_page
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
-PARAMS = profiles.PARAMS
 BOOK = REPO_ROOT / "book"
 EXECUTED = BOOK / "executed"
 RESULTS = EXECUTED / "results"
@@ -61,7 +59,7 @@ def notebook_names():
 def load_params(profile, name):
     """Parameters of notebook `name` under `profile`, from params/<profile>.yaml (section `name`)."""
     try:
-        params = profile_parameters(profile, name, PARAMS)
+        params = profile_parameters(profile, name)
     except (FileNotFoundError, ValueError) as err:
         raise BookError(str(err)) from None
     return {**params, "output_dir": str(RESULTS)}
