@@ -192,3 +192,14 @@ def test_home_moves_results_rows_models_and_figures_under_one_folder(tmp_path, m
     assert kept.output_dir == "mine"  # an explicit setting stays where it was put
     plain, plain_sources = apply_home("03_pruning", *resolve(cls, {}))
     assert plain.output_dir == "results" and plain.resume_dir == "" and "home" not in plain_sources.values()
+
+
+def test_a_mechanism_reader_on_an_unreachable_hub_is_one_line_within_five_seconds(silent_hub, monkeypatch, tmp_path):
+    from semantic_bottleneck.checkpoints.mechanism_readers import RepoFiles
+
+    monkeypatch.setenv("SEMANTIC_BOTTLENECK_WEIGHTS", str(tmp_path / "weights"))  # no local stand-in folder
+    start = time.monotonic()
+    with pytest.raises(WeightsError) as caught:
+        RepoFiles("someone/sd3", "sd3-medium").first("model_index.json")
+    assert "\n" not in str(caught.value) and "someone/sd3" in str(caught.value)
+    assert time.monotonic() - start < 5

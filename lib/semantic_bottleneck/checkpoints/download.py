@@ -12,7 +12,7 @@ file that Ctrl-C and SIGTERM remove (and that a later run removes once stale); a
 what it holds. Hugging Face repositories (`from_hub`) are loaded from the local Hugging Face cache alone when the
 hub does not answer within a few seconds, so an unreachable hub ends in one line instead of a minute of retries.
 """
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 import hashlib
 import json
@@ -351,6 +351,12 @@ def _hub_offline():
     finally:
         logging.disable(logging.NOTSET)
         constants.HF_HUB_OFFLINE = previous
+
+
+def hub_guard():
+    """A context for Hugging Face calls made outside `from_hub`: the local cache only when the hub is unreachable
+    (`hub_unreachable`, a few seconds at most), so a failure is one line within seconds instead of retries."""
+    return _hub_offline() if hub_unreachable() else nullcontext()
 
 
 def from_hub(what, load):

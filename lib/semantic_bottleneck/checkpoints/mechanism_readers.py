@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from ..condition.embedding import ConditionEmbedding
 from ..devices import resolve_device
-from .download import ModelWeights, WeightsError, fetch_weights, weights_dir
+from .download import ModelWeights, WeightsError, fetch_weights, hub_guard, weights_dir
 from .files import CheckpointError, open_checkpoint
 from .load import imagenet_class_names
 
@@ -120,7 +120,8 @@ class RepoFiles:
                     return name, self.folder / name
                 continue
             try:
-                return name, Path(hf_hub_download(self.repo, name))
+                with hub_guard():
+                    return name, Path(hf_hub_download(self.repo, name))
             except Exception as err:  # the hub raises many classes; an absent file tries the next name
                 if not isinstance(err, EntryNotFoundError) or isinstance(err, LocalEntryNotFoundError):
                     raise _hub_error(self.repo, name, self.folder, err) from None
@@ -138,7 +139,8 @@ class RepoFiles:
         try:
             if self.local:
                 return cls.from_pretrained(self.folder / subfolder, **kwargs)
-            return cls.from_pretrained(self.repo, subfolder=subfolder, **kwargs)
+            with hub_guard():
+                return cls.from_pretrained(self.repo, subfolder=subfolder, **kwargs)
         except Exception as err:  # transformers and the hub raise many classes, over several lines
             raise _hub_error(self.repo, f"{subfolder}/", self.folder, err) from None
 
