@@ -529,3 +529,18 @@ def execute_under_paper_profile(tmp_path, monkeypatch, notebook, section):
     outcome = book.execute(notebook, "paper", force=True)
     assert outcome.status == "executed", outcome.error
     return pd.read_csv(book.RESULTS / f"{notebook}.csv")
+
+
+class Answers:
+    """A pose pair source whose answers are given images, and whose pairs are the test split's."""
+
+    def __init__(self, answers, split="test"):
+        self.stored, self.split = answers, split
+
+    def answers(self, indices):
+        return self.stored[list(indices)]
+
+    def pairs(self, indices):
+        from semantic_bottleneck.tiny import people
+
+        return people.split_pairs(self.split, indices)

@@ -15,20 +15,9 @@ from semantic_bottleneck.tiny import audio_eval, people
 from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
 from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
 
+from helpers import Answers
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-class Answers:
-    """A pair source of the test split whose answers are given images."""
-
-    def __init__(self, answers, split="test"):
-        self.stored, self.split = answers, split
-
-    def answers(self, indices):
-        return self.stored[list(indices)]
-
-    def pairs(self, indices):
-        return people.split_pairs(self.split, indices)
 
 
 @pytest.fixture

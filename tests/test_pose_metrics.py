@@ -14,20 +14,9 @@ from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
 from semantic_bottleneck.tiny.pose_eval import (KEYPOINT_OUTPUTS, FeatureDistance, PersonPreservation, PoseAccuracy,
                                                 PoseEvalFeatures)
 
+from helpers import Answers
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-class Answers:
-    """A pair source whose answers are given images, and whose pairs are the test split's."""
-
-    def __init__(self, answers, split="test"):
-        self.stored, self.split = answers, split
-
-    def answers(self, indices):
-        return self.stored[list(indices)]
-
-    def pairs(self, indices):
-        return people.split_pairs(self.split, indices)
 
 
 def test_ssim_and_psnr_are_exact_on_known_differences():
