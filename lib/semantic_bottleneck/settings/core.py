@@ -105,11 +105,6 @@ def check_writable(what, value):
                          "choose a folder you can write to") from None
 
 
-def check_folder(cls, name, value):
-    """ValueError in one line unless the folder `value` exists and is writable, or can be made."""
-    check_writable(f"{cls.chapter} setting {name}", value)
-
-
 @dataclass(frozen=True)
 class Settings:
     """What every chapter has: the profile, the base seed and where its numbers go."""
@@ -150,7 +145,7 @@ class Settings:
         """Every output and cache folder of these settings is writable (before any compute)."""
         for f in fields(self):
             if f.metadata["folder"]:
-                check_folder(type(self), f.name, getattr(self, f.name))
+                check_writable(f"{self.chapter} setting {f.name}", getattr(self, f.name))
 
 
 @dataclass(frozen=True)
