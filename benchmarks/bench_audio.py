@@ -35,10 +35,10 @@ def main():
         from semantic_bottleneck.registry import load_network
         from semantic_bottleneck.sampling.generate import generate
         from semantic_bottleneck.sampling.presets import preset
-        from semantic_bottleneck.tiny import audio
-        from semantic_bottleneck.tiny.audio_eval import load_eval_net
-        from semantic_bottleneck.tiny.audio_model import load_tiny_mdsgen, profile_runs
-        from semantic_bottleneck.tiny.frame_encoder import load_frame_encoder
+        from semantic_bottleneck.tiny.sounds import audio
+        from semantic_bottleneck.tiny.sounds.audio_eval import load_eval_net
+        from semantic_bottleneck.tiny.sounds.audio_model import load_tiny_mdsgen, profile_runs
+        from semantic_bottleneck.tiny.sounds.frame_encoder import load_frame_encoder
 
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; profile {profile}; cache {cache}")
         run, evaluation = profile_runs(profile)

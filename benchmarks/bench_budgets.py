@@ -30,8 +30,8 @@ def timed(label, func, rows):
 
 def training(rows):
     """Cold training of each profile's DiT, its in-context and cross-attention twins, and the evaluation classifier."""
-    from semantic_bottleneck.tiny import class_model as models
-    from semantic_bottleneck.tiny.mechanism_models import mechanism_train_config
+    from semantic_bottleneck.tiny.classes import class_model as models
+    from semantic_bottleneck.tiny.classes.mechanism_models import mechanism_train_config
 
     for profile in ("ci", "tiny"):
         timed(f"{profile} DiT", lambda: models.load_tiny_dit(profile, progress=False), rows)

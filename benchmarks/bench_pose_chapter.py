@@ -32,8 +32,8 @@ def main():
         os.environ["SEMANTIC_BOTTLENECK_CACHE"] = cache
         import torch
 
-        from semantic_bottleneck.tiny import pose_eval, pose_model
-        from semantic_bottleneck.tiny.pose_encoders import load_or_train_encoder
+        from semantic_bottleneck.tiny.people import pose_eval, pose_model
+        from semantic_bottleneck.tiny.people.pose_encoders import load_or_train_encoder
 
         torch.set_num_threads(threads)
         print(f"profile {profile}, {threads} torch thread(s), load average {os.getloadavg()[0]:.2f}; cache {cache}")

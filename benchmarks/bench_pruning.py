@@ -60,7 +60,7 @@ def time_threads(profile):
     from semantic_bottleneck.sampling.conditions import ClassLabels
     from semantic_bottleneck.sampling.generate import generate
     from semantic_bottleneck.sampling.presets import preset
-    from semantic_bottleneck.tiny.class_model import load_tiny_dit
+    from semantic_bottleneck.tiny.classes.class_model import load_tiny_dit
 
     params = notebook_params(profile)
     model, _, _ = load_tiny_dit(profile, progress=False)

@@ -1,7 +1,7 @@
 """Benchmark: wall time of every tiny model the `tiny` profile trains on a cold cache.
 
 Trains, in a temporary cache folder (SEMANTIC_BOTTLENECK_CACHE), the main tiny DiT and the evaluation
-classifier (`tiny.class_model`, shared by every chapter) and the sparsity chapter's training-dynamics runs (baseline,
+classifier (`tiny.classes.class_model`, shared by every chapter) and the sparsity chapter's training-dynamics runs (baseline,
 fewer-timestep, weight-decay and other-seed runs, with the lengths of the notebook's parameters),
 and prints the wall time of each and the total. The budget: the whole tiny book cold in 30 minutes on 2 cores, of which the sparsity
 chapter's extra training should take at most about 6 minutes.
@@ -42,7 +42,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SEMANTIC_BOTTLENECK_CACHE"] = folder
         from semantic_bottleneck.chapters.sparsity import study as sparsity_study
-        from semantic_bottleneck.tiny import class_model as models
+        from semantic_bottleneck.tiny.classes import class_model as models
         from semantic_bottleneck.tiny.train import load_or_train
         import torch
 

@@ -246,7 +246,7 @@ def small_judge(num_classes=5, image_size=16, references=40, kid_subsets=5, kid_
     """A judge on a small random evaluation classifier against random reference images (for protocol tests)."""
     from semantic_bottleneck.judge.features import ClassifierAgreement, ClassifierFeatures
     from semantic_bottleneck.judge.metrics import Judge, Reference
-    from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
+    from semantic_bottleneck.tiny.classes.classifier import ClassifierConfig, EvalClassifier
 
     torch.manual_seed(0)
     extractor = ClassifierFeatures(EvalClassifier(ClassifierConfig(width=4, num_classes=num_classes)).eval())
@@ -541,6 +541,6 @@ class Answers:
         return self.stored[list(indices)]
 
     def pairs(self, indices):
-        from semantic_bottleneck.tiny import people
+        from semantic_bottleneck.tiny.people import bodies
 
-        return people.split_pairs(self.split, indices)
+        return bodies.split_pairs(self.split, indices)

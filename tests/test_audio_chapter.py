@@ -17,9 +17,9 @@ from semantic_bottleneck.judge.paired_seeds import summarise
 from semantic_bottleneck.settings.chapters import AudioSettings
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.protocol import Protocol, Study
-from semantic_bottleneck.tiny import audio_eval, clips
-from semantic_bottleneck.tiny.audio_model import ClipConditions
-from semantic_bottleneck.tiny.frame_encoder import FrameEncoder, FrameEncoderConfig
+from semantic_bottleneck.tiny.sounds import audio_eval, clips
+from semantic_bottleneck.tiny.sounds.audio_model import ClipConditions
+from semantic_bottleneck.tiny.sounds.frame_encoder import FrameEncoder, FrameEncoderConfig
 from semantic_bottleneck.nets.mdsgen import TinyMDSGen, TinyMDSGenConfig
 import helpers
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from semantic_bottleneck.tiny import audio, clips
+from semantic_bottleneck.tiny.sounds import audio, clips
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

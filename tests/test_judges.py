@@ -11,9 +11,10 @@ from semantic_bottleneck.profiles import PROFILES
 from semantic_bottleneck.settings import SETTINGS, resolve
 from semantic_bottleneck.settings.chapters import AudioSettings, ComputeSettings, PoseSettings, PruningSettings
 from semantic_bottleneck.study import judges
-from semantic_bottleneck.tiny import audio_eval, people
-from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
-from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
+from semantic_bottleneck.tiny.sounds import audio_eval
+from semantic_bottleneck.tiny.people import bodies
+from semantic_bottleneck.tiny.classes.classifier import ClassifierConfig, EvalClassifier
+from semantic_bottleneck.tiny.people.pose_encoders import EncoderConfig, TokenEncoder
 
 from helpers import Answers
 
@@ -46,7 +47,7 @@ def test_every_judge_a_chapter_names_under_any_profile_is_registered(profile):
 
 
 def test_each_tiny_entry_builds_the_metrics_and_reference_it_declares(random_networks):
-    answers = people.split_pairs("test", range(8)).answer
+    answers = bodies.split_pairs("test", range(8)).answer
     pairs = SimpleNamespace(conditions=Answers(answers))
     built = {
         "eval-classifier": judges.build_judge("eval-classifier", PruningSettings(profile="ci", reference_size=12)),
@@ -74,7 +75,7 @@ def test_an_unknown_name_or_a_missing_need_fails_in_one_line_before_anything_loa
 
 def test_the_prune_command_loads_the_model_only_for_a_judge_that_needs_it(random_networks):
     loads = []
-    answers = people.split_pairs("test", range(8)).answer
+    answers = bodies.split_pairs("test", range(8)).answer
 
     def load(settings, name):
         loads.append(name)

@@ -11,8 +11,8 @@ from semantic_bottleneck.condition.prune import PruneSpec, Pruner, spec_mask
 from semantic_bottleneck.nets.dit import DiT, DiTConfig
 from semantic_bottleneck.nets.architectures import build_network
 from semantic_bottleneck.nets.mechanisms import CrossAttentionConfig, CrossAttentionDiT, InContextConfig, InContextDiT
-from semantic_bottleneck.tiny.class_model import tiny_train_config
-from semantic_bottleneck.tiny.mechanism_models import MechanismVectors, mechanism_train_config
+from semantic_bottleneck.tiny.classes.class_model import tiny_train_config
+from semantic_bottleneck.tiny.classes.mechanism_models import MechanismVectors, mechanism_train_config
 from semantic_bottleneck.tiny.train import TrainConfig, train_tiny_dit
 
 SMALL = dict(hidden_size=32, depth=2, num_heads=2, num_classes=5)

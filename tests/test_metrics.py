@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from semantic_bottleneck.judge import features as feature_extractors, metrics
-from semantic_bottleneck.tiny.classifier import ClassifierConfig, EvalClassifier
+from semantic_bottleneck.tiny.classes.classifier import ClassifierConfig, EvalClassifier
 
 
 

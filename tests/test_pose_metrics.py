@@ -9,9 +9,9 @@ from semantic_bottleneck.chapters.pose import tables as pose_tables
 from semantic_bottleneck.judge.answers import PixelFeatures, Psnr, Ssim
 from semantic_bottleneck.study.judges import build_judge
 from semantic_bottleneck.settings.chapters import PoseSettings
-from semantic_bottleneck.tiny import people
-from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
-from semantic_bottleneck.tiny.pose_eval import (KEYPOINT_OUTPUTS, FeatureDistance, PersonPreservation, PoseAccuracy,
+from semantic_bottleneck.tiny.people import bodies
+from semantic_bottleneck.tiny.people.pose_encoders import EncoderConfig, TokenEncoder
+from semantic_bottleneck.tiny.people.pose_eval import (KEYPOINT_OUTPUTS, FeatureDistance, PersonPreservation, PoseAccuracy,
                                                 PoseEvalFeatures)
 
 from helpers import Answers
@@ -49,7 +49,7 @@ def test_person_preservation_ranks_the_source_person_among_the_split():
     preserve = PersonPreservation(source)
     indices = [0, 3, 7]
     logits = torch.zeros(3, KEYPOINT_OUTPUTS + 15)
-    wanted = people.pair_people("test", indices)
+    wanted = bodies.pair_people("test", indices)
     rows = [int((preserve.ids == p).nonzero()) for p in wanted]
     logits[:, KEYPOINT_OUTPUTS:] = preserve.gallery[rows]
     assert preserve(None, None, logits, indices).tolist() == [1.0, 1.0, 1.0]  # each read as its own person
@@ -65,7 +65,7 @@ def test_person_preservation_ranks_the_source_person_among_the_split():
 def test_the_lpips_stand_in_is_zero_for_the_answer_and_grows_with_the_difference():
     torch.manual_seed(0)
     network = TokenEncoder(EncoderConfig(task="person", split="heldout", token_width=16)).eval()
-    answers = people.split_pairs("test", range(2)).answer
+    answers = bodies.split_pairs("test", range(2)).answer
     distance = FeatureDistance(network, Answers(answers))
     assert distance(answers, None, None, [0, 1]).tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
     near, far = answers + 0.05 * torch.randn_like(answers), torch.flip(answers, dims=[3])
@@ -86,7 +86,7 @@ def test_the_evaluation_extractor_reads_any_size_and_the_pixel_extractor_is_a_th
 
 
 def test_a_pixels_judge_scores_the_answers_themselves_as_perfect():
-    answers = people.split_pairs("test", range(8)).answer
+    answers = bodies.split_pairs("test", range(8)).answer
     params = PoseSettings(device="cpu", seeds=2, samples_per_seed=4, batch_size=3, kid_subsets=2, kid_subset_size=4,
                           profile="ci")
     judge = build_judge("pixels", params, loaded=SimpleNamespace(conditions=Answers(answers)))
@@ -102,7 +102,7 @@ def test_fid_is_marked_not_meaningful_without_more_samples_than_feature_dimensio
 
 
 def test_labels_headline_and_protocol_follow_the_judge():
-    answers = people.split_pairs("test", range(8)).answer
+    answers = bodies.split_pairs("test", range(8)).answer
     params = PoseSettings(device="cpu", seeds=2, samples_per_seed=4, batch_size=4, kid_subsets=2, kid_subset_size=4,
                           profile="ci")
     # 192-d thumbnails, 4 samples per seed: FID not meaningful

@@ -10,9 +10,9 @@ from semantic_bottleneck.settings.chapters import PoseSettings
 from semantic_bottleneck.sampling.presets import preset
 from semantic_bottleneck.study.judges import build_judge
 from semantic_bottleneck.study.protocol import Protocol, run_rows
-from semantic_bottleneck.tiny import pose_model
-from semantic_bottleneck.tiny.pose_encoders import EncoderConfig, TokenEncoder
-from semantic_bottleneck.tiny.pose_vae import AutoencoderConfig, PersonAutoencoder
+from semantic_bottleneck.tiny.people import pose_model
+from semantic_bottleneck.tiny.people.pose_encoders import EncoderConfig, TokenEncoder
+from semantic_bottleneck.tiny.people.pose_vae import AutoencoderConfig, PersonAutoencoder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -92,10 +92,11 @@ def test_a_pruning_study_runs_both_mask_readings_on_the_pose_model():
 
 
 def test_the_autoencoder_normalises_its_latents_decodes_into_range_and_is_cached(tmp_cache, monkeypatch):
-    from semantic_bottleneck.tiny import cached, people, pose_vae
+    from semantic_bottleneck.tiny import cached
+    from semantic_bottleneck.tiny.people import bodies, pose_vae
 
     model, error = pose_vae.load_or_train_autoencoder(SMALL.autoencoder, progress=False)
-    probe = people.split_pairs("train", range(512), SMALL.autoencoder.seed + 1).answer
+    probe = bodies.split_pairs("train", range(512), SMALL.autoencoder.seed + 1).answer
     latents = model.encode(probe)
     assert latents.shape == (512, 4, 6, 6) and latents.std().item() == pytest.approx(1.0, rel=1e-4)
     images = model(3 * latents[:4])

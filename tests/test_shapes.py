@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from semantic_bottleneck.tiny import shapes
+from semantic_bottleneck.tiny.classes import shapes
 
 
 def test_batch_is_seed_determined_rgb_in_range():

@@ -49,7 +49,8 @@ def test_status_page_gathers_every_chapters_verdicts(tmp_path):
 
 @pytest.mark.parametrize("name,config", [("tiny-class", "tiny_train_config"), ("tiny-pose", "pose_train_config")])
 def test_a_model_trained_here_is_named_with_its_training_seed(name, config):
-    from semantic_bottleneck.tiny import class_model, pose_model
+    from semantic_bottleneck.tiny.classes import class_model
+    from semantic_bottleneck.tiny.people import pose_model
 
     seed = getattr({"tiny_train_config": class_model, "pose_train_config": pose_model}[config], config)("ci").seed
     assert model_label(name, "ci") == f"{name}, ci profile, training seed {seed}"

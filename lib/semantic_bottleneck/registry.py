@@ -33,10 +33,10 @@ from .nets.mdsgen import MDSGenConfig
 from .nets.mdt import MDTConfig
 from .nets.xmdpt import CONFIGS as XMDPT_CONFIGS
 from .paper import paper_value
-from .tiny.audio_model import TinyAudioModel
-from .tiny.class_model import TinyClassModel
-from .tiny.mechanism_models import TinyMechanismModel
-from .tiny.pose_model import TinyPoseModel
+from .tiny.sounds.audio_model import TinyAudioModel
+from .tiny.classes.class_model import TinyClassModel
+from .tiny.classes.mechanism_models import TinyMechanismModel
+from .tiny.people.pose_model import TinyPoseModel
 
 CONDITIONS = {
     "imagenet classes": "one of ImageNet's 1000 classes (a row of the class table)",

@@ -142,7 +142,7 @@ class PatchEmbed(nn.Module):
 @dataclass(frozen=True)
 class DiTConfig:
     """Architecture of a class-conditional DiT (plain values); the tiny profile's model
-    (`tiny.class_model.TINY_RUNS`) changes the patch, the width and the label table's initial spread."""
+    (`tiny.classes.class_model.TINY_RUNS`) changes the patch, the width and the label table's initial spread."""
 
     image_size: int = 16
     patch_size: int = 4

@@ -24,12 +24,12 @@ from ..judge.metrics import Judge, Reference
 from ..registry import class_names, model as registry_model
 from ..sampling.generate import generate
 from ..sampling.presets import preset
-from ..tiny.audio_eval import (EventAccuracy, OnsetAlignment, PitchAccuracy, eval_features, load_eval_net,
+from ..tiny.sounds.audio_eval import (EventAccuracy, OnsetAlignment, PitchAccuracy, eval_features, load_eval_net,
                                real_reference)
-from ..tiny.audio_model import profile_runs
-from ..tiny.class_model import load_eval_classifier
-from ..tiny.evaluation import procedural_reference
-from ..tiny.pose_eval import FeatureDistance, PersonPreservation, PoseAccuracy, PoseEvalFeatures, load_eval_network
+from ..tiny.sounds.audio_model import profile_runs
+from ..tiny.classes.class_model import load_eval_classifier
+from ..tiny.classes.evaluation import procedural_reference
+from ..tiny.people.pose_eval import FeatureDistance, PersonPreservation, PoseAccuracy, PoseEvalFeatures, load_eval_network
 
 NEEDS = {"model": "the judged model's registry name (model=...)",
          "loaded": "the judged model loaded (loaded=..., a registry.load_network result)"}

@@ -19,7 +19,7 @@ from ..condition.measure import cosine_summary, npr_readings
 from ..nets.dit import DiTConfig
 from ..nets.architectures import build_network
 from ..sampling.schedule import LinearSchedule
-from . import shapes
+from .classes import shapes
 
 CACHE_VERSION = 4  # bump when training code or data changes the weights (3: larger shapes, 4: learning-rate decay)
 

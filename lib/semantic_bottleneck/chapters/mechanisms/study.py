@@ -2,7 +2,7 @@
 pruning study (`run(settings, name, judge)`, which serves both the notebook and the `prune` command).
 
 Statistics: each tiny model gives its vectors through the interface of `condition.embedding.ConditionEmbedding`
-(`c(t)`, `label()`, `time(t)`; `tiny.mechanism_models.MechanismVectors` for the in-context and cross-attention
+(`c(t)`, `label()`, `time(t)`; `tiny.classes.mechanism_models.MechanismVectors` for the in-context and cross-attention
 models). Which vectors a mechanism has is `readings`: the vector the condition enters the network as, the paper's
 "y + t" where the mechanism forms it, and y alone.
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ...condition.prune import count_for_fraction
 from ...judge.metrics import METRIC_NAMES
-from ...tiny.class_model import tiny_train_config
+from ...tiny.classes.class_model import tiny_train_config
 from ..pruning_tables import mean_text, summary_line
 from .study import PAPER_COLUMNS, paper_values, registry_mechanism
 

@@ -6,7 +6,7 @@ import pandas as pd
 from ...condition.reach import INERT_BELOW
 from ...paper import paper_table, paper_value
 from ...registry import paper_column
-from ...tiny.pose_eval import FeatureDistance
+from ...tiny.people.pose_eval import FeatureDistance
 from ..pruning_tables import change_text, mean_text
 from .rows import PAPER_T7_ROW
 
@@ -27,7 +27,7 @@ def fid_caveat(samples, width):
 
 
 def uses_lpips_stand_in(judge):
-    """Whether the judge's `lpips` column is the tiny profile's stand-in (`tiny.pose_eval.FeatureDistance`)."""
+    """Whether the judge's `lpips` column is the tiny profile's stand-in (`tiny.people.pose_eval.FeatureDistance`)."""
     return any(isinstance(scorer, FeatureDistance) for scorer in judge.scorers)
 
 

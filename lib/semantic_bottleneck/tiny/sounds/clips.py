@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from .shapes import COLOURS, SHAPES, shape_sdf
+from ..classes.shapes import COLOURS, SHAPES, shape_sdf
 
 FRAMES, FRAME_SIZE, FPS = 16, 16, 16
 SAMPLE_RATE = 8000

@@ -18,8 +18,8 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import people
-from .cached import load_or_train
+from . import bodies
+from ..cached import load_or_train
 
 CACHE_VERSION = 1
 TASKS = ("pose", "person")  # pose: skeleton -> keypoints; person: person image -> keypoints and appearance
@@ -48,7 +48,7 @@ class EncoderConfig:
     @property
     def outputs(self):
         """How many numbers the encoder's head predicts: 22 keypoint coordinates (+ 15 appearance numbers)."""
-        return 2 * len(people.KEYPOINTS) + (15 if self.task == "person" else 0)
+        return 2 * len(bodies.KEYPOINTS) + (15 if self.task == "person" else 0)
 
 
 class TokenEncoder(nn.Module):
@@ -87,12 +87,12 @@ def targets(points, look, task, image_size):
 
 def training_batch(config, generator):
     """One batch of (images, targets): random people of the split in random poses (skeletons for `pose`)."""
-    ids = people.person_ids(config.split, people.SPLIT_PEOPLE[config.split])
+    ids = bodies.person_ids(config.split, bodies.SPLIT_PEOPLE[config.split])
     chosen = ids[torch.randint(len(ids), (config.batch_size,), generator=generator)]
-    look = people.appearance(chosen)
-    points = people.keypoints(people.random_poses(config.batch_size, generator), look, config.image_size)
-    images = (people.render_skeletons(points, config.image_size) if config.task == "pose"
-              else people.render_people(points, look, config.image_size))
+    look = bodies.appearance(chosen)
+    points = bodies.keypoints(bodies.random_poses(config.batch_size, generator), look, config.image_size)
+    images = (bodies.render_skeletons(points, config.image_size) if config.task == "pose"
+              else bodies.render_people(points, look, config.image_size))
     return images, targets(points, look, config.task, config.image_size)
 
 
@@ -119,8 +119,8 @@ def keypoint_error(model, config, count=512):
     images, wanted = training_batch(EncoderConfig(**{**asdict(config), "batch_size": count}),
                                     torch.Generator().manual_seed(config.seed + 99_991))
     with torch.no_grad():
-        predicted = model(images)[:, : 2 * len(people.KEYPOINTS)]
-    error = (predicted - wanted[:, : 2 * len(people.KEYPOINTS)]).reshape(count, -1, 2)  # (N, 11, 2)
+        predicted = model(images)[:, : 2 * len(bodies.KEYPOINTS)]
+    error = (predicted - wanted[:, : 2 * len(bodies.KEYPOINTS)]).reshape(count, -1, 2)  # (N, 11, 2)
     return (error.norm(dim=-1) * config.image_size / 2).mean().item()
 
 

@@ -15,13 +15,13 @@ Shapes: N images, S side, K = 11 keypoints.
 import torch
 import torch.nn.functional as F
 
-from ..profiles import check_profile
-from . import people
+from ...profiles import check_profile
+from . import bodies
 from .pose_encoders import EncoderConfig, load_or_train_encoder
 
 NETWORKS = {"tiny": EncoderConfig(task="person", split="heldout", token_width=64, steps=500, seed=1),
               "ci": EncoderConfig(task="person", split="heldout", token_width=64, steps=80, seed=1)}
-KEYPOINT_OUTPUTS = 2 * len(people.KEYPOINTS)
+KEYPOINT_OUTPUTS = 2 * len(bodies.KEYPOINTS)
 
 
 def load_eval_network(profile, progress=True):
@@ -57,7 +57,7 @@ class PoseAccuracy:
 
     def __init__(self, pairs, image_size=24, threshold=0.1):
         self.pairs, self.image_size, self.threshold = pairs, image_size, threshold
-        self.name = (f"pose accuracy: share of the {len(people.KEYPOINTS)} keypoints the evaluation network finds within "
+        self.name = (f"pose accuracy: share of the {len(bodies.KEYPOINTS)} keypoints the evaluation network finds within "
                      f"{threshold:g} S ({threshold * image_size:.1f} px) of the target pose's")
 
     def __call__(self, images, conditions, logits, indices):
@@ -75,16 +75,16 @@ class PersonPreservation:
 
     def __init__(self, pairs):
         self.pairs = pairs
-        count = people.SPLIT_PEOPLE[pairs.split]
-        self.ids = people.person_ids(pairs.split, count)
-        look = people.appearance(self.ids)
+        count = bodies.SPLIT_PEOPLE[pairs.split]
+        self.ids = bodies.person_ids(pairs.split, count)
+        look = bodies.appearance(self.ids)
         self.gallery = torch.cat([look.colours.flatten(1), (look.proportions - 1.2) * 3], dim=1)  # (P, 15)
         self.name = (f"person preservation: share of the other {count - 1} {pairs.split} people whose appearance is "
                      "farther from the one read than the source person's (1: nearest; 0.5: chance)")
 
     def __call__(self, images, conditions, logits, indices):
         distance = torch.cdist(logits[:, KEYPOINT_OUTPUTS:].double(), self.gallery.double())  # (N, P)
-        own = (self.ids[None] == people.pair_people(self.pairs.split, indices)[:, None])  # (N, P), one True per row
+        own = (self.ids[None] == bodies.pair_people(self.pairs.split, indices)[:, None])  # (N, P), one True per row
         own_distance = distance[own][:, None]  # (N, 1)
         return ((distance > own_distance).sum(1).double() / (len(self.ids) - 1)).float()
 

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from ..nets.mechanisms import CrossAttentionConfig, InContextConfig
-from ..sampling.conditions import ClassLabels
-from ..sampling.network import LoadedNetwork
+from ...nets.mechanisms import CrossAttentionConfig, InContextConfig
+from ...sampling.conditions import ClassLabels
+from ...sampling.network import LoadedNetwork
 from . import shapes
 from .class_model import load_trained, tiny_train_config
-from .train import first_step_t
+from ..train import first_step_t
 
 MECHANISM_CONFIGS = {"in-context": InContextConfig, "cross-attention": CrossAttentionConfig}
 MEASURED = {

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import shapes
-from .cached import load_or_train
+from ..cached import load_or_train
 
 CACHE_VERSION = 2  # 2: larger shapes
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import clips
-from .cached import load_or_train
+from ..cached import load_or_train
 
 CACHE_VERSION = 1
 TARGETS = ("event now", "event done", "shape", "colour", "speed")

@@ -18,17 +18,17 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from ..cache import cache_root
-from ..condition.measure import cosine_summary, npr_readings
-from ..nets.xmdpt import PairEmbedding, TinyXMDPT, TinyXMDPTConfig
-from ..profiles import check_profile
-from ..sampling.network import LoadedNetwork
-from ..sampling.schedule import LinearSchedule
-from . import people
+from ...cache import cache_root
+from ...condition.measure import cosine_summary, npr_readings
+from ...nets.xmdpt import PairEmbedding, TinyXMDPT, TinyXMDPTConfig
+from ...profiles import check_profile
+from ...sampling.network import LoadedNetwork
+from ...sampling.schedule import LinearSchedule
+from . import bodies
 from .pose_encoders import EncoderConfig, load_or_train_encoder
-from .cached import load_or_train
+from ..cached import load_or_train
 from .pose_vae import AutoencoderConfig, load_or_train_autoencoder
-from .train import first_step_t, training_loss
+from ..train import first_step_t, training_loss
 
 CACHE_VERSION = 1
 PATH_MODULES = ("mlp_dino_pose", "mlp_dino_img", "conv1d_pose", "conv1d_global", "conv1d_local", "mlp_final")
@@ -62,8 +62,8 @@ class PosePairs:
         self.split, self.seed, self.image_size = split, seed, image_size
 
     def pairs(self, indices):
-        """The pairs (`people.Pairs`) at global indices."""
-        return people.split_pairs(self.split, indices, self.seed, self.image_size)
+        """The pairs (`bodies.Pairs`) at global indices."""
+        return bodies.split_pairs(self.split, indices, self.seed, self.image_size)
 
     @torch.no_grad()
     def condition(self, skeletons, sources, keep=None):
@@ -83,7 +83,7 @@ class PosePairs:
 
     def describe(self, count):
         """One line for protocol tables."""
-        return (f"{count} {self.split} pairs of {min(count, people.SPLIT_PEOPLE[self.split])} people no training pair "
+        return (f"{count} {self.split} pairs of {min(count, bodies.SPLIT_PEOPLE[self.split])} people no training pair "
                 f"shows (pair = index; source in pose A, target pose B as a skeleton, answer withheld)")
 
     def answers(self, indices):
@@ -105,7 +105,7 @@ class PosePairs:
 def training_pairs(config, generator):
     """A batch of training pairs (people of the train split), with their condition-dropout mask."""
     indices = torch.randint(0, 10**9, (config.batch_size,), generator=generator).tolist()
-    pairs = people.split_pairs("train", indices, config.seed, config.autoencoder.image_size)
+    pairs = bodies.split_pairs("train", indices, config.seed, config.autoencoder.image_size)
     keep = (torch.rand(config.batch_size, generator=generator) >= config.drop_prob).float()
     return pairs, keep
 

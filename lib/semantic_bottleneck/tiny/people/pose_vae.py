@@ -14,8 +14,8 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import people
-from .cached import load_or_train
+from . import bodies
+from ..cached import load_or_train
 
 CACHE_VERSION = 1
 
@@ -64,7 +64,7 @@ def train_autoencoder(config: AutoencoderConfig, progress=True):
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     for _ in tqdm(range(config.steps), desc="training the people autoencoder", disable=not progress, mininterval=2):
         indices = torch.randint(0, 10**9, (config.batch_size,), generator=generator).tolist()
-        images = people.split_pairs("train", indices, config.seed, config.image_size).answer
+        images = bodies.split_pairs("train", indices, config.seed, config.image_size).answer
         latents = model.encoder(images)
         noisy = latents + config.latent_noise * torch.randn(latents.shape, generator=generator)
         loss = F.mse_loss(model.decoder(noisy), images) + 1e-4 * latents.square().mean()
@@ -72,14 +72,14 @@ def train_autoencoder(config: AutoencoderConfig, progress=True):
         loss.backward()
         opt.step()
     with torch.no_grad():
-        probe = people.split_pairs("train", range(512), config.seed + 1, config.image_size).answer
+        probe = bodies.split_pairs("train", range(512), config.seed + 1, config.image_size).answer
         model.scale.fill_(model.encoder(probe).std().item())
     return model.eval().requires_grad_(False)
 
 
 def reconstruction_error(model, config, count=256):
     """Mean squared reconstruction error (images in [-1, 1]) on `count` test-split answers."""
-    images = people.split_pairs("test", range(count), config.seed, config.image_size).answer
+    images = bodies.split_pairs("test", range(count), config.seed, config.image_size).answer
     with torch.no_grad():
         return F.mse_loss(model(model.encode(images)), images).item()
 

@@ -7,10 +7,10 @@ images as the reference set.
 """
 import torch
 
-from ..judge.metrics import Reference
-from ..sampling.conditions import ClassLabels
-from ..sampling.generate import generate
-from ..sampling.presets import preset
+from ...judge.metrics import Reference
+from ...sampling.conditions import ClassLabels
+from ...sampling.generate import generate
+from ...sampling.presets import preset
 from . import shapes
 from .class_model import load_eval_classifier, load_tiny_dit
 

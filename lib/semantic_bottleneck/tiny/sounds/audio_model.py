@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
-from ..nets.mdsgen import TinyMDSGen, TinyMDSGenConfig
-from ..profiles import check_profile
-from ..sampling.network import LoadedNetwork
-from ..sampling.schedule import LinearSchedule
+from ...nets.mdsgen import TinyMDSGen, TinyMDSGenConfig
+from ...profiles import check_profile
+from ...sampling.network import LoadedNetwork
+from ...sampling.schedule import LinearSchedule
 from . import audio, clips
 from .audio_eval import EvalNetConfig
-from .cached import load_or_train
+from ..cached import load_or_train
 from .frame_encoder import FrameEncoderConfig, clip_features, load_frame_encoder
-from .train import first_step_t
+from ..train import first_step_t
 
 CACHE_VERSION = 1
 

@@ -3,15 +3,15 @@
 The model is trained here on procedural shapes on first use and cached (`train`); its size depends on the
 profile (`ci` is smaller and shorter; `paper` uses the `tiny` one, for the training-dynamics runs).
 """
-from ..cache import cache_root
-from ..condition.embedding import ConditionEmbedding
-from ..nets.dit import DiTConfig
-from ..profiles import check_profile
-from ..sampling.conditions import ClassLabels
-from ..sampling.network import LoadedNetwork
+from ...cache import cache_root
+from ...condition.embedding import ConditionEmbedding
+from ...nets.dit import DiTConfig
+from ...profiles import check_profile
+from ...sampling.conditions import ClassLabels
+from ...sampling.network import LoadedNetwork
 from . import shapes
 from .classifier import ClassifierConfig, load_or_train_classifier
-from .train import TrainConfig, first_step_t, load_or_train
+from ..train import TrainConfig, first_step_t, load_or_train
 
 TINY_RUNS = {
     # Class agreement of 900 samples (the pruning chapter's baseline: DDIM-10, CFG 4, seed 0) under the evaluation

@@ -15,10 +15,10 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..judge.features import ClassifierFeatures
-from ..judge.metrics import Reference
+from ...judge.features import ClassifierFeatures
+from ...judge.metrics import Reference
 from . import audio, clips
-from .cached import load_or_train
+from ..cached import load_or_train
 from .frame_encoder import conv_body
 
 CACHE_VERSION = 1
