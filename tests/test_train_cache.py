@@ -99,3 +99,14 @@ def test_the_optimizer_only_sees_gradients_within_the_clipping_norm(monkeypatch)
     norms.clear()
     train.train_tiny_dit(train.TrainConfig(**{**SMALL.__dict__, "max_grad_norm": 0.05}), progress=False)
     assert max(norms) <= 0.05 * (1 + 1e-4)
+
+
+def test_the_optimizer_is_the_one_the_configuration_names_and_a_misspelt_one_fails_in_one_line():
+    from semantic_bottleneck.tiny.train import TrainConfig, make_optimizer
+
+    model = torch.nn.Linear(3, 2)
+    sgd = make_optimizer(model, TrainConfig(optimizer="sgd", lr=0.1, weight_decay=0.01))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9 and sgd.defaults["weight_decay"] == 0.01
+    assert isinstance(make_optimizer(model, TrainConfig()), torch.optim.AdamW)
+    with pytest.raises(ValueError, match="optimizer must be one of adamw, sgd, not 'adam'"):
+        make_optimizer(model, TrainConfig(optimizer="adam"))

@@ -40,6 +40,7 @@ class TrainConfig:
     snr_gamma: float | None = None  # Min-SNR loss weighting (None: the plain epsilon MSE)
     max_grad_norm: float | None = None  # clip the gradient's norm to this before each step (None: no clipping)
     decay_fraction: float = 0.0  # > 0: the learning rate falls linearly to 0 over this last share of the steps
+    optimizer: str = "adamw"  # "adamw" (decoupled weight decay) or "sgd" (momentum 0.9, L2 weight decay)
 
     def as_dict(self):
         """Plain-dict form, including the cache version."""
@@ -64,6 +65,18 @@ def training_loss(model, x0, condition, schedule, generator, timestep_pool=None,
     error = (model(x_t, t, condition) - noise).square().flatten(1).mean(1)  # (N,)
     snr = (schedule.alphas_cumprod[t] / (1 - schedule.alphas_cumprod[t])).float()
     return (snr.clamp(max=snr_gamma) / snr * error).mean()
+
+
+OPTIMIZERS = ("adamw", "sgd")
+
+
+def make_optimizer(model, config):
+    """The optimiser `config.optimizer` names over the model's parameters, at `config.lr` and `config.weight_decay`."""
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.optimizer!r}")
 
 
 def learning_rate_factor(config, done):
@@ -104,7 +117,7 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     model = build_network(config.model)
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = make_optimizer(model, config)
     lr_schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda done: learning_rate_factor(config, done))
     schedule = LinearSchedule()
     pool = torch.linspace(0, schedule.num_timesteps - 1, config.num_train_timesteps).round().long()
