@@ -9,8 +9,11 @@ magic bytes and completeness, and its hash against the published one (else the r
 recomputed only when the file's size or modification time differ from the record, so a multi-GB file is not
 re-read on every run. A file that fails is kept until a good copy has downloaded; downloads go to a `.part`
 file that Ctrl-C and SIGTERM remove (and that a later run removes once stale); a read-only cache still serves
-what it holds. Hugging Face repositories (`from_hub`) are loaded from the local Hugging Face cache alone when the
-hub does not answer within a few seconds, so an unreachable hub ends in one line instead of a minute of retries.
+what it holds. Before downloading, every mirror's host is probed at once (`hosts.unreachable`, a few seconds in
+all, whatever hangs), so an unreachable download ends in one line within seconds however many mirrors it has; the
+deadline is for a host's first answer, not for the transfer. Hugging Face repositories
+(`from_hub`) are loaded from the local Hugging Face cache alone when the hub does not answer within a few seconds,
+so an unreachable hub ends in one line instead of a minute of retries.
 """
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -19,7 +22,6 @@ import json
 import logging
 import os
 from pathlib import Path
-import re
 import signal
 import tempfile
 import threading
@@ -32,10 +34,9 @@ import pooch
 import requests
 
 from .files import CheckpointError, checkpoint_format, not_a_file, safetensors_end
+from .hosts import CONNECT_TIMEOUT, READ_TIMEOUT, request_failure, unreachable
 
 CACHE_ENV = "SEMANTIC_BOTTLENECK_WEIGHTS"
-CONNECT_TIMEOUT = 5.0  # seconds; an unreachable host fails fast instead of hanging
-READ_TIMEOUT = 60.0
 STALE_PART_S = 10 * READ_TIMEOUT  # a live download writes to its .part file at least every READ_TIMEOUT
 SETTLED_NS = 60 * 10**9  # a download's mtime is set this far back: more than any file system's timestamp step
 
@@ -177,19 +178,6 @@ def _cached_problem(target, mirror):
 
 # ----------------------------------------------------------------------------- downloading
 
-def _reason(err):
-    """A short reason for a failed HTTP request."""
-    if isinstance(err, requests.HTTPError) and err.response is not None:
-        return f"HTTP {err.response.status_code}"
-    if isinstance(err, requests.Timeout):
-        return f"no answer within {CONNECT_TIMEOUT:g} s (connect) / {READ_TIMEOUT:g} s (read)"
-    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(err))
-    if match:
-        return match.group(1).strip()
-    text = str(err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0][:120]}" if text else type(err).__name__
-
-
 @contextmanager
 def _sigterm_unwinds():
     """Within the block SIGTERM raises SystemExit, so `finally` clauses run (removing a `.part` file) as on Ctrl-C.
@@ -242,7 +230,7 @@ def _download(mirror, folder, progress):
             os.utime(tmp, ns=(settled, settled))
             os.replace(tmp, target)
         except (requests.RequestException, OSError) as err:
-            raise _MirrorFailed(_reason(err)) from None
+            raise _MirrorFailed(request_failure(err)) from None
         finally:
             _remove(tmp)
     if not mirror.sha256:
@@ -286,8 +274,11 @@ def fetch_weights(model, cache_dir=None, progress=True):
     except OSError as err:
         raise _unwritable(folder, err, model.mirrors[0].filename) from None
     failures = []
+    down = unreachable([mirror.urls[0] for mirror in model.mirrors])  # every mirror at once: one deadline in all
     for mirror in model.mirrors:
         try:
+            if down[mirror.urls[0]]:
+                raise _MirrorFailed(down[mirror.urls[0]])
             path = _download(mirror, folder, progress)
         except _MirrorFailed as err:
             parts = f" (+{len(mirror.urls) - 1} parts)" if len(mirror.urls) > 1 else ""
@@ -317,20 +308,7 @@ def hub_unreachable(timeout=HUB_PROBE_S):
     known = _HUB_DOWN.get(endpoint)
     if known and (known[1] is None or time.monotonic() - known[0] < HUB_RECHECK_S):
         return known[1]
-    answer = []
-
-    def probe():
-        """One HEAD request; its outcome in `answer`."""
-        try:
-            requests.head(endpoint, timeout=timeout, allow_redirects=False)
-            answer.append(None)
-        except requests.RequestException as err:
-            answer.append(_reason(err))
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    reason = answer[0] if answer else f"no answer within {timeout:g} s"
+    reason = unreachable([endpoint], timeout)[endpoint]
     _HUB_DOWN[endpoint] = (time.monotonic(), reason)
     return reason
 
@@ -377,7 +355,9 @@ def from_hub(what, load):
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
         if down:
             raise WeightsError(f"could not load {what}: Hugging Face ({constants.ENDPOINT}) cannot be reached "
-                               f"({down}), and the local Hugging Face cache cannot serve it ({type(err).__name__}: {first}); "
-                               "check the connection, or pre-download it into that cache") from None
+                               f"({down}), and the local Hugging Face cache cannot serve it "
+                               f"({type(err).__name__}: {first}); check the connection, or pre-download it into that "
+                               "cache") from None
         raise WeightsError(f"could not load {what} from Hugging Face ({type(err).__name__}: {first}); check the "
                            "connection, or pre-download it into the Hugging Face cache") from None
+
