@@ -8,7 +8,7 @@ import pytest
 LIB = Path(__file__).resolve().parents[1] / "lib" / "semantic_bottleneck"
 PACKAGE = "semantic_bottleneck"
 # A group may import the groups on lower levels and its own modules; the README's layout lists the same order.
-LEVELS = {"__init__": 0, "paper": 0, "profiles": 0, "cache": 0, "devices": 0,
+LEVELS = {"__init__": 0, "paper": 0, "profiles": 0, "cache": 0, "devices": 0, "timing": 0,
           "condition": 1, "settings": 1,
           "nets": 2, "sampling": 2, "judge": 2,
           "checkpoints": 3, "tiny": 3,

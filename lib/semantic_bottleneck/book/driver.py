@@ -24,6 +24,7 @@ from ..cache import REPO_ROOT, lib_hash
 from ..profiles import profile_parameters, read_utf8
 from ..settings import SETTINGS, resolve, settings_class
 from ..study.settings_checks import check_settings
+from ..timing import CHAPTER, span
 from .downloads import add_downloads
 from .status_page import write_status_page
 
@@ -209,12 +210,14 @@ def execute(name, profile, force=False):
     partial = FAILED / f"{name}.ipynb"
     start = time.perf_counter()
     print(f"executing {name} (profile {profile}) ...", flush=True)
+    os.environ[CHAPTER] = name  # the kernel's timing spans name their chapter
     try:
-        papermill.execute_notebook(
-            str(source), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO_ROOT),
-            progress_bar=False, stderr_file=sys.stderr,  # progress bars reach the console once
-            execution_timeout=CELL_TIMEOUT_S[profile],
-            config=Config(KernelManager={"transport_encryption": "auto"}))
+        with span("notebook", name):
+            papermill.execute_notebook(
+                str(source), str(partial), parameters=params, kernel_name="python3", cwd=str(REPO_ROOT),
+                progress_bar=False, stderr_file=sys.stderr,  # progress bars reach the console once
+                execution_timeout=CELL_TIMEOUT_S[profile],
+                config=Config(KernelManager={"transport_encryption": "auto"}))
     except papermill.PapermillExecutionError as err:
         cell = err.cell_index - int(err.cell_index > _parameters_cell_index(source))  # index in the source notebook
         evalue = err.evalue.splitlines()[0] if err.evalue else ""
@@ -302,7 +305,8 @@ def build(profile, only=None, force=False, render_html=True, debug=False):
               "run without --only", file=sys.stderr)
         return 1
     try:
-        index = render()
+        with span("rendering", "jupyter-book"):
+            index = render()
     except (BookError, OSError) as err:
         return _stopped([], err, 1, debug)
     print(f"\nbook: {index}")

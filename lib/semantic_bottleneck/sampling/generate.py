@@ -11,6 +11,7 @@ import math
 import torch
 from tqdm import tqdm
 
+from ..timing import span
 from .conditions import concat, join, to_device
 from .epsilon import epsilon_loop, epsilon_timesteps
 from .noise import sample_noise
@@ -102,8 +103,9 @@ def generate(model, indices, seed, config, conditions, batch_size=256, step_call
     record = {int(s): [] for s in record_steps}
     batches, kept = [], []
     n_batches = math.ceil(len(indices) / batch_size)
-    with tqdm(total=n_batches * (config.num_steps - first_step), desc=f"sampling {config.name}",
-              disable=not progress, leave=False, mininterval=1) as bar:
+    with span("sampling", config.name), tqdm(total=n_batches * (config.num_steps - first_step),
+                                             desc=f"sampling {config.name}", disable=not progress, leave=False,
+                                             mininterval=1) as bar:
         for start in range(0, len(indices), batch_size):
             chunk = indices[start:start + batch_size]
             batch = conditions.for_indices(chunk)

@@ -129,7 +129,6 @@ class PoseSettings(SamplingSettings):
     kid_subsets: int = like(SamplingSettings, 'kid_subsets', 20)
     kid_subset_size: int = like(SamplingSettings, 'kid_subset_size', 32)
     grid_samples: int = like(SamplingSettings, 'grid_samples', 6)
-    threads: int = like(SamplingSettings, 'threads', 1)
     rankings: list[str] = setting(['contribution'],
         "SiLU-aware rankings (silu, contribution) whose tail and head rows at Table 7's share are added",
         choices=RANKINGS)
@@ -181,7 +180,6 @@ class AudioSettings(SamplingSettings):
         'pruned rows of the spectrogram grid')
     player_rows: list[str] = setting(['tail_share0.5', 'tail_share0.9', 'head_dims4'], 'pruned rows in the players')
     players: int = setting(3, 'clips with players (at most grid_samples)', low=0)
-    threads: int = like(SamplingSettings, 'threads', 1)
     table_metrics: list[str] = setting(['fid', 'onset_f1', 'event_accuracy', 'pitch_accuracy'],
         'the pruning table (paper: fid, is, audioset_agreement)')
     sweep_metrics: list[str] = setting(['fid', 'onset_f1', 'event_accuracy', 'pitch_accuracy'],

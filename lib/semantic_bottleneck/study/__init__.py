@@ -2,5 +2,5 @@
 the registry of the judges that score it (`judges`).
 
 May import: `registry`, `condition`, `sampling`, `judge`, `tiny` and `checkpoints` (the judges' networks and files),
-`cache`, `devices`.
+`cache`, `devices`, `timing` (its judging spans).
 """

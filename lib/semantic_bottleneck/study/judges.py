@@ -17,6 +17,7 @@ import torch
 from ..checkpoints.judge_files import inception_clip_parts
 from ..checkpoints.mdsgen import AST_MODEL, load_ast
 from ..devices import cpu_threads, resolve_device
+from ..timing import span
 from ..judge.answers import Lpips, PixelFeatures, Psnr, Ssim, answers_reference
 from ..judge.features import (AstFeatures, AudioSetAgreement, ClassifierAgreement, ClassifierFeatures,
                               InceptionFeatures)
@@ -168,7 +169,7 @@ def build_judge(name, settings, model=None, loaded=None, progress=True):
     for need in entry.needs:
         if given[need] is None:
             raise ValueError(f"judge {name} needs {NEEDS[need]}")
-    with cpu_threads(settings.threads):
+    with cpu_threads(settings.threads), span("judging", f"{name}: features of the reference set"):
         extractor, scorers, reference = entry.make(settings, model, loaded, progress)
         return Judge(extractor, scorers, reference, kid_subsets=settings.kid_subsets,
                      kid_subset_size=settings.kid_subset_size)

@@ -15,6 +15,7 @@ import torch
 from ..condition.project import row_hooks
 from ..condition.prune import removed_per_row
 from ..devices import cpu_threads, resolve_device
+from ..timing import span
 from ..judge.metrics import concat_records, subset_records
 from ..judge.paired_seeds import summarise
 from ..registry import load_network, model
@@ -98,7 +99,8 @@ def run_rows(network, specs, protocol, judge, conditions, embedding=None, decode
 
         def on_batch(chunk, conditions_batch, batch):
             """Score each decoded batch as it comes; keep the first images for the figures."""
-            parts.append(judge.records(batch, conditions_batch, chunk))
+            with span("judging", "features and scores of each sample"):
+                parts.append(judge.records(batch, conditions_batch, chunk))
             if sum(len(b) for b in shown) < keep_images:
                 shown.append(batch.cpu())
 
@@ -125,7 +127,8 @@ def run_rows(network, specs, protocol, judge, conditions, embedding=None, decode
             store.save(row, key, {"records": records, "removed": removed, "images": images[row],
                                    "states": full_states, "processes": team.size})
         if team.size == 1:
-            _score(results, row, records, removed, protocol, judge, team.size)
+            with span("judging", "metrics of a row"):
+                _score(results, row, records, removed, protocol, judge, team.size)
             per_sample[row] = _per_sample(records)
     return (pd.DataFrame(results), images, per_sample) if team.size == 1 else (None, None, None)
 

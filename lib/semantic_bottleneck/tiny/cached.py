@@ -12,6 +12,7 @@ import time
 import torch
 
 from ..cache import cache_root, entry_dir, read_entry, save_entry
+from ..timing import span
 
 _LOADED = {}  # (kind, configuration, cache folder) -> (network, record)
 
@@ -39,7 +40,8 @@ def load_or_train(kind, config, build, train, version, progress=True):
         _LOADED[key] = cached["model.pt"], cached["record.json"]
         return _LOADED[key]
     start = time.perf_counter()
-    network, record = train(config, progress)
+    with span("training", kind):
+        network, record = train(config, progress)
     record = {**asdict(config), **record, "train_seconds": time.perf_counter() - start}
     save_entry(folder, {"record.json": lambda path: path.write_text(json.dumps(record, indent=1)),
                         "model.pt": lambda path: torch.save(network.state_dict(), path)})

@@ -19,6 +19,7 @@ from ..condition.measure import cosine_summary, npr_readings
 from ..nets.dit import DiTConfig
 from ..nets.architectures import build_network
 from ..sampling.schedule import LinearSchedule
+from ..timing import span
 from .classes import shapes
 
 CACHE_VERSION = 4  # bump when training code or data changes the weights (3: larger shapes, 4: learning-rate decay)
@@ -157,7 +158,8 @@ def load_or_train(config: TrainConfig, progress=True):
     if cached is not None:
         return cached["model.pt"], cached["training_log.csv"], folder
     start = time.perf_counter()
-    model, log = train_tiny_dit(config, progress)
+    with span("training", f"tiny DiT ({getattr(config.model, 'mechanism', 'adaLN-Zero')}, {config.steps} steps)"):
+        model, log = train_tiny_dit(config, progress)
     record = {**config.as_dict(), "train_seconds": time.perf_counter() - start}
     save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
                         "training_log.csv": lambda path: log.to_csv(path, index=False),
