@@ -31,8 +31,9 @@ book: $(STAMP)
 check-book: $(CHECK_STAMP)
 	$(PY) -m semantic_bottleneck.book.browser_check book/_build/html
 
+# Two worker processes (pytest-xdist), one thread each: the suite is mostly single-threaded Python.
 test: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n 2 --durations=15
 
 clean:
 	rm -rf book/_build book/executed .cache

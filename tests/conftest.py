@@ -6,13 +6,30 @@ import pytest
 import torch
 
 
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in each of `pytest -n N`'s worker processes
+
+
+def pytest_configure(config):
+    """With several workers (`make test` runs two), each works with one CPU thread, its notebooks' kernels too:
+    two processes of two threads on two cores wait on each other."""
+    if WORKER:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_caches(tmp_path_factory):
-    """Every test session trains and downloads into temporary folders, never into the repository's `.cache`."""
+    """Every test session trains and downloads into temporary folders, never into the repository's `.cache`.
+
+    The workers of one `pytest -n N` run share the model cache (its entries are written atomically and keyed by
+    what trained them), so each ci model is trained once per run; each keeps its own weights folder."""
     names = ("SEMANTIC_BOTTLENECK_CACHE", "SEMANTIC_BOTTLENECK_WEIGHTS")
     before = {name: os.environ.get(name) for name in names}
-    for name in names:
-        os.environ[name] = str(tmp_path_factory.mktemp(name.lower()))
+    os.environ["SEMANTIC_BOTTLENECK_WEIGHTS"] = str(tmp_path_factory.mktemp("semantic_bottleneck_weights"))
+    shared = tmp_path_factory.getbasetemp().parent / "model_cache" if WORKER else None
+    if shared:
+        shared.mkdir(exist_ok=True)
+    os.environ["SEMANTIC_BOTTLENECK_CACHE"] = str(shared or tmp_path_factory.mktemp("semantic_bottleneck_cache"))
     yield
     for name, value in before.items():
         if value is None:
