@@ -150,7 +150,7 @@ def test_the_book_driver_builds_a_new_chapter_and_its_verdicts_reach_the_status_
 
 def test_every_chapter_folder_has_the_same_named_parts():
     folders = [f for f in Path(chapters.__file__).parent.iterdir() if (f / "__init__.py").exists()]
-    assert len(folders) == 7
+    assert len(folders) == 8
     for folder in folders:
         assert PARTS <= {f.name for f in folder.glob("*.py")}, folder.name
 

@@ -104,8 +104,9 @@ def chapter_verdicts(results_dir):
 
 
 def verdict_summary(verdicts):
-    """One line per chapter: how many of its phenomena were reproduced, not reproduced, inverted, not testable."""
-    kinds = ["reproduced", "not reproduced", "inverted", "not testable here"]
+    """One line per chapter: how many of its phenomena were reproduced, not reproduced, inverted, not testable, and
+    how many of its hypotheses were supported or not (chapter 08)."""
+    kinds = ["reproduced", "not reproduced", "inverted", "not testable here", "supported", "not supported"]
     counts = pd.crosstab(verdicts["notebook"], verdicts["verdict"]).reindex(columns=kinds, fill_value=0)
     return counts.reset_index().rename(columns={"notebook": "chapter"})
 

@@ -12,6 +12,10 @@ under `paper`), never about the paper's own models:
 - **not testable here**: this build cannot measure it (the model does not do its task, the data or weights are
   missing); the noise column says why.
 
+The hypotheses chapter (08) tests the paper's explanations, not its observations; its rows say **supported** or
+**not supported** (this build's test of the hypothesis came out for it, or not, beyond the noise), or not testable
+here.
+
 `this_build` states the numbers, `noise` what they are judged against (a noise floor, an interval, a seed spread),
 and `model` which model (and seed) produced them. Sentences drawn from a verdict say no more than its row.
 """
@@ -21,7 +25,8 @@ import pandas as pd
 
 from ..registry import model
 
-VERDICTS = ("reproduced", "not reproduced", "inverted", "not testable here")
+VERDICTS = ("reproduced", "not reproduced", "inverted", "not testable here",
+            "supported", "not supported")  # the last two: the hypotheses chapter (08) only
 COLUMNS = ("phenomenon", "paper", "this build", "verdict", "noise", "model")
 
 

@@ -10,6 +10,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+TIME_FLAG = "time_enters_condition"  # a network's buffer; False: its c is y_emb alone (`nets.time_entry`)
+
 
 def timestep_sinusoid(t, dim=256, max_period=10000.0, freq_shift=0.0):
     """DiT's timestep sinusoid: frequencies exp(-ln(max_period) i / (dim/2 - freq_shift)), order [cos, sin].
@@ -79,11 +81,14 @@ class ConditionEmbedding:
 
     @classmethod
     def from_state_dict(cls, state, **info):
-        """Read the official DiT key layout (`y_embedder.embedding_table.weight`, `t_embedder.mlp.0/.2`)."""
+        """Read the official DiT key layout (`y_embedder.embedding_table.weight`, `t_embedder.mlp.0/.2`); a state
+        dict whose `TIME_FLAG` is False gives c = y_emb (its time vector is zero)."""
         keys = ["y_embedder.embedding_table.weight", "t_embedder.mlp.0.weight", "t_embedder.mlp.0.bias",
                 "t_embedder.mlp.2.weight", "t_embedder.mlp.2.bias"]
         missing = [k for k in keys if k not in state]
         if missing:
             raise KeyError(f"checkpoint has no {', '.join(missing)}: not a DiT-layout state dict")
         tensors = [state[k].detach().float().cpu() for k in keys]
+        if TIME_FLAG in state and not bool(state[TIME_FLAG]):  # t enters the tokens (`nets.time_entry`): c = y_emb
+            tensors[3], tensors[4] = torch.zeros_like(tensors[3]), torch.zeros_like(tensors[4])
         return cls(*tensors, info=info)

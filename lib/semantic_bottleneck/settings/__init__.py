@@ -6,12 +6,12 @@ CUDA visible). Everything above it builds settings from here: notebooks (`book.p
 the `prune` command and the tests. What needs the registry or the sampler presets (a model that fits the chapter,
 `last_k` within the sampler's steps) is checked one level up, by `study.settings_checks.check_settings`.
 """
-from .chapters import (AudioSettings, ComputeSettings, MechanismSettings, PoseSettings, PruningSettings,
-                       SimilaritySettings, SparsitySettings)
+from .chapters import (AudioSettings, ComputeSettings, HypothesesSettings, MechanismSettings, PoseSettings,
+                       PruningSettings, SimilaritySettings, SparsitySettings)
 from .core import SamplingSettings, Settings, check_writable, resolve
 
 SETTINGS = {cls.chapter: cls for cls in (SimilaritySettings, SparsitySettings, PruningSettings, PoseSettings,
-                                         AudioSettings, ComputeSettings, MechanismSettings)}
+                                         AudioSettings, ComputeSettings, MechanismSettings, HypothesesSettings)}
 
 
 def settings_class(notebook):

@@ -252,3 +252,46 @@ class MechanismSettings(SamplingSettings):
     paper_models: list[str] = setting([],
         "paper profile: the paper's other models, read from their checkpoints (registry names)")
 
+
+
+@dataclass(frozen=True)
+class HypothesesSettings(Settings):
+    """The hypotheses chapter (08): H1's models and timesteps, H2's pruning rows, H3's gains, H4's sweep, the U-Net."""
+
+    chapter: ClassVar[str] = "08_hypotheses"
+
+    h1_models: list[str] = setting(['tiny-class', 'tiny-pose', 'tiny-mdsgen'],
+        "H1: models whose t share and cosine are read over t (c is y + t; paper: also the released checkpoints)")
+    timestep_points: int = setting(11, "H1: timesteps per model over its time range (0 to 999, or 0 to 1)", low=2)
+    h2_model: str = setting('tiny-class', 'H2: the class model whose sampling is pruned')
+    h2_sampler: str = setting('', "H2: sampler preset (semantic_bottleneck.sampling.presets); empty: the registry's")
+    tail_share: float = setting(0.5, "H2: share of c's coordinates zeroed from the tail (smallest |c_i|, per sample)",
+        above=0, high=1)
+    k: int = setting(3, 'H2: pruning only in the first k or only in the last k steps', low=1)
+    samples_per_seed: int = setting(100, 'H2: samples per seed and row (labels cycle over the classes)', low=1)
+    seeds: int = setting(3, 'H2: seeds per row (disjoint blocks of sample indices)', low=2,
+        why='the noise floor and the 95% intervals of the verdicts need two or more seeds')
+    batch_size: int = setting(100, 'samples per network call (CFG doubles the rows)', low=1)
+    h3_models: list[str] = setting(['tiny-class', 'tiny-pose', 'tiny-mdsgen'],
+        'H3: models whose modulation gains are read (paper: every released checkpoint, weights only)')
+    head_fraction: float = setting(0.05, 'H3: the head, the top ceil(head_fraction x d) coordinates of |mean c| at t0',
+        above=0, high=1)
+    gain_draws: int = setting(2000, 'H3: random coordinate sets of the head size that give the null interval', low=20)
+    sweep_width: int = setting(64, 'H1 control and H4: width of the small DiT', low=8)
+    sweep_depth: int = setting(2, 'H1 control and H4: depth of the small DiT', low=1)
+    sweep_steps: int = setting(400, 'H1 control and H4: training steps of the base cell', low=1)
+    long_steps: int = setting(1200, "H4: training steps of the training-length cell", low=1)
+    sweep_batch: int = setting(32, 'H1 control and H4: batch size', low=1)
+    sweep_lr: float = setting(2e-3, 'H1 control and H4: AdamW learning rate', above=0)
+    sgd_lr: float = setting(0.05, "H4: learning rate of the SGD-with-momentum cell (SGD needs a larger one)", above=0)
+    weight_decays: list[float] = setting([0.1, 1.0], 'H4: weight decays of the decay cells (the base has 0)', above=0)
+    sweep_seeds: list[int] = setting([0, 1], 'H1 control and H4: training seeds of every cell', low=0)
+    sweep_log_every: int = setting(50, 'H1 control and H4: steps between logged nPR and cosine', low=1)
+    quality_samples: int = setting(200, 'samples per small model (DiT or U-Net) judged by the evaluation classifier',
+        low=1)
+    unet_channels: list[int] = setting([16, 32], "U-Net: channels of each resolution (diffusers' block_out_channels)",
+        low=8)
+    unet_steps: int = setting(250, 'U-Net: training steps of each arm', low=1)
+    unet_lr: float = setting(4e-3, 'U-Net: AdamW learning rate', above=0)
+    unet_seeds: list[int] = setting([0, 1], 'U-Net: training seeds of each arm', low=0)
+    threads: int = setting(0, 'CPU threads while training and sampling (0 keeps torch\'s)', low=0)

@@ -20,6 +20,7 @@ MODEL_SETTINGS = {
     "05_video_to_audio": {"model": (VIDEOS, True)},
     "06_compute": {"compress_model": (CLASSES, True), "direction_models": (None, True)},
     "07_mechanisms": {"mechanisms": (CLASSES, True), "paper_models": (None, False)},
+    "08_hypotheses": {"h1_models": (None, False), "h2_model": (CLASSES, True), "h3_models": (None, False)},
 }
 
 

@@ -1,0 +1,1 @@
+"""Chapter 08: why does the bottleneck appear? The paper's four hypotheses and its U-Net claim, each tested."""
