@@ -242,3 +242,17 @@ def test_the_status_page_counts_supported_and_not_supported():
     gathered = pd.DataFrame({"notebook": ["08_hypotheses"] * 3, "verdict": ["supported", "not supported", "supported"]})
     summary = verdict_summary(gathered).set_index("chapter")
     assert summary.loc["08_hypotheses", "supported"] == 2 and summary.loc["08_hypotheses", "not supported"] == 1
+
+
+def test_the_label_gain_is_undefined_without_label_dropout_and_the_sentence_says_so():
+    from semantic_bottleneck.chapters.hypotheses import report
+
+    torch.manual_seed(0)
+    assert np.isnan(study.label_gain(DiT(DiTConfig(**{**SMALL, "class_dropout_prob": 0.0})).eval(), seed=0))
+    assert np.isfinite(study.label_gain(DiT(DiTConfig(**SMALL)).eval(), seed=0))
+    effects = pd.DataFrame([{"cell": study.BASE, "factor": "base", "nPR seed noise": 0.1, "label gain": 0.07,
+                             "nPR changes per seed": [0.0, 0.0]},
+                            {"cell": "label dropout 0", "factor": "label dropout", "nPR seed noise": 0.1,
+                             "label gain": float("nan"), "nPR changes per seed": [0.01, 0.05]}]).set_index("cell")
+    sentence = report.describe_sweep(effects)
+    assert "label gain undefined (no label dropout" in sentence and "nan" not in sentence

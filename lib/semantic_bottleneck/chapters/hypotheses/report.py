@@ -1,5 +1,13 @@
 """The hypotheses chapter's generated sentences: which factor of the sweep moves nPR beyond the seed noise."""
+import math
+
 from .study import BASE
+
+
+def _gain(value):
+    """The label gain in words (undefined where the null label was never trained)."""
+    return ("label gain undefined (no label dropout: the null label was never trained)" if math.isnan(value)
+            else f"label gain {value:.3f}")
 
 
 def describe_sweep(effects):
@@ -13,6 +21,6 @@ def describe_sweep(effects):
         moved = all(abs(d) > noise for d in changes) and len({d > 0 for d in changes}) == 1
         what = ("moves nPR beyond the seed noise" if moved else "does not move nPR beyond the seed noise")
         lines.append(f"- **{cell}** ({row['factor']}) {what}: "
-                     f"{', '.join(f'{d:+.3f}' for d in changes)} per seed; label gain {row['label gain']:.3f} "
-                     f"against the base's {effects.loc[BASE, 'label gain']:.3f}.")
+                     f"{', '.join(f'{d:+.3f}' for d in changes)} per seed; {_gain(row['label gain'])} against the "
+                     f"base's {effects.loc[BASE, 'label gain']:.3f}.")
     return "\n".join(lines)

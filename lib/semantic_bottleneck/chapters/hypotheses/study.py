@@ -134,7 +134,10 @@ def class_agreement(network, classifier, count, seed, sampler="tiny-ddim-10", ba
 @torch.no_grad()
 def label_gain(network, seed, count=256):
     """How much the network uses its class: 1 - (noise-prediction MSE with the true label) / (MSE with the null label),
-    on `count` fresh shapes at uniform timesteps (noise and images from `seed`; 0: the label does not help)."""
+    on `count` fresh shapes at uniform timesteps (noise and images from `seed`; 0: the label does not help).
+    NaN for a network trained without label dropout: its null label was never trained, so the ratio means nothing."""
+    if network.config.class_dropout_prob == 0:
+        return float("nan")
     generator = torch.Generator().manual_seed(10_000 + seed)
     k = network.config.num_classes
     x0, labels = shapes.batch(count, generator, network.config.image_size, k)
