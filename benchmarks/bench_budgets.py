@@ -94,7 +94,8 @@ def matmul_rate(dtype, size=2048, repeats=10):
 
 
 def flops():
-    """The tiny DiT's training step (the tiny profile's configuration): FLOPs counted by torch, GFLOP/s achieved."""
+    """The tiny DiT's training step (the tiny profile's configuration): FLOPs counted by torch, GFLOP/s achieved,
+    eager and with its blocks compiled (`tiny.fast`), beside this CPU's matrix-product peak."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -102,6 +103,7 @@ def flops():
     from semantic_bottleneck.sampling.schedule import LinearSchedule
     from semantic_bottleneck.tiny.classes import shapes
     from semantic_bottleneck.tiny.classes.class_model import tiny_train_config
+    from semantic_bottleneck.tiny.fast import compile_blocks
     from semantic_bottleneck.tiny.train import make_optimizer, training_loss
 
     config = tiny_train_config("tiny")
@@ -116,22 +118,32 @@ def flops():
         loss.backward()
         optimizer.step()
 
+    def seconds_per_step(repeats=20):
+        """Mean seconds of `repeats` steps after three unmeasured ones (compilation happens there)."""
+        for _ in range(3):
+            step()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        return (time.perf_counter() - start) / repeats
+
     with FlopCounterMode(display=False) as counter:
         step()
     per_step = counter.get_total_flops()
-    for _ in range(3):
-        step()
-    repeats = 20
+    eager = seconds_per_step()
+    compile_blocks(model, True)
     start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    seconds = (time.perf_counter() - start) / repeats
+    step()
+    compile_seconds = time.perf_counter() - start
+    compiled = seconds_per_step()
     fp32, bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
     print(f"tiny DiT training step (batch {config.batch_size}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M "
-          f"parameters): {per_step / 1e9:.2f} GFLOP (matrix products, torch's count), {seconds * 1e3:.0f} ms, "
-          f"{per_step / seconds / 1e9:.0f} GFLOP/s")
-    print(f"this CPU's peak as torch reaches it, a 2048^2 matrix product: fp32 {fp32:.0f} GFLOP/s, "
-          f"bf16 {bf16:.0f} GFLOP/s; the step reaches {per_step / seconds / 1e9 / fp32:.0%} of the fp32 figure")
+          f"parameters): {per_step / 1e9:.2f} GFLOP (matrix products, torch's count)")
+    for name, seconds in (("eager", eager), ("blocks compiled", compiled)):
+        print(f"  {name:<16}{seconds * 1e3:6.0f} ms  {per_step / seconds / 1e9:5.0f} GFLOP/s  "
+              f"{per_step / seconds / 1e9 / fp32:4.0%} of the fp32 peak")
+    print(f"  compiling the blocks took {compile_seconds:.1f} s (the first compiled step)")
+    print(f"this CPU's peak as torch reaches it, a 2048^2 matrix product: fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s")
 
 
 def main():

@@ -15,6 +15,30 @@ import torch.nn.functional as F
 from ..condition.embedding import timestep_sinusoid
 
 
+def attention(q, k, v, attn_mask=None):
+    """Scaled dot-product attention of (N, H, T, D/H) heads; in float32 under CPU autocast (this CPU's bfloat16
+    attention backward is slower than its float32 one; the products around it keep autocast's precision)."""
+    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            mask = None if attn_mask is None else attn_mask.float()
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+
+
+TWO_Z, TWO_Z_CUBIC = 1.5957691216057308, 0.07135481627260025  # 2z = TWO_Z x + TWO_Z_CUBIC x^3 (2 sqrt(2/pi), x 0.044715)
+
+
+def gelu_tanh(x):
+    """GELU with the tanh approximation, 0.5 x (1 + tanh z) with z = sqrt(2/pi) (x + 0.044715 x^3).
+
+    While torch.compile traces it (`tiny.fast`), written as its exact identity x sigmoid(2z) (0.5 (1 + tanh z) =
+    sigmoid(2z)): inductor's CPU code runs it ~3x faster than its tanh (the values agree to ~5e-7).
+    """
+    if torch.compiler.is_compiling():
+        return x * torch.sigmoid(x * (TWO_Z + TWO_Z_CUBIC * x * x))
+    return F.gelu(x, approximate="tanh")
+
+
 def modulate(x, shift, scale):
     """adaLN modulation of token features x (N, T, D) by per-sample shift/scale (N, D)."""
     return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
@@ -80,7 +104,7 @@ class Attention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:
             q, k = rope(q), rope(k)
-        out = F.scaled_dot_product_attention(q, k, v)
+        out = attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(n, t, d))  # (N, T, D)
 
 
@@ -93,7 +117,7 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+        return self.fc2(gelu_tanh(self.fc1(x)))
 
 
 class DiTBlock(nn.Module):

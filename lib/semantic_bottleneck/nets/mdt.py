@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
-from .dit import DiT, DiTBlock, DiTConfig, sincos_pos_embed_2d, unpatchify
+from .dit import DiT, DiTBlock, DiTConfig, attention, sincos_pos_embed_2d, unpatchify
 
 
 class RelativePositionBias(nn.Module):
@@ -54,7 +53,7 @@ class RelPosAttention(nn.Module):
         n, t, d = x.shape
         qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, d // self.num_heads)  # (N, T, 3, H, D/H)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (N, H, T, D/H)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=self.rel_pos_bias().to(q.dtype).unsqueeze(0))
+        out = attention(q, k, v, attn_mask=self.rel_pos_bias().to(q.dtype).unsqueeze(0))
         return self.proj(out.transpose(1, 2).reshape(n, t, d))  # (N, T, D)
 
 

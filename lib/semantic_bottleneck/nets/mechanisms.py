@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .dit import Attention, DiT, DiTBlock, DiTConfig, LabelEmbedder, Mlp, modulate, unpatchify
+from .dit import Attention, DiT, DiTBlock, DiTConfig, LabelEmbedder, Mlp, attention, modulate, unpatchify
 
 MECHANISMS = ("adaLN-Zero", "in-context", "cross-attention")
 
@@ -71,7 +71,7 @@ class CrossAttention(nn.Module):
         h = self.num_heads
         q = self.q(x).reshape(n, t, h, d // h).transpose(1, 2)  # (N, H, T, D/H)
         k, v = self.kv(context).reshape(n, -1, 2, h, d // h).permute(2, 0, 3, 1, 4)  # each (N, H, L, D/H)
-        out = nn.functional.scaled_dot_product_attention(q, k, v)
+        out = attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(n, t, d))  # (N, T, D)
 
 

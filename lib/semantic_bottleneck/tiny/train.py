@@ -21,6 +21,7 @@ from ..nets.architectures import build_network
 from ..sampling.schedule import LinearSchedule
 from ..timing import span
 from .classes import shapes
+from .fast import autocast, compile_blocks, resolve
 
 CACHE_VERSION = 4  # bump when training code or data changes the weights (3: larger shapes, 4: learning-rate decay)
 
@@ -42,6 +43,8 @@ class TrainConfig:
     max_grad_norm: float | None = None  # clip the gradient's norm to this before each step (None: no clipping)
     decay_fraction: float = 0.0  # > 0: the learning rate falls linearly to 0 over this last share of the steps
     optimizer: str = "adamw"  # "adamw" (decoupled weight decay) or "sgd" (momentum 0.9, L2 weight decay)
+    precision: str = "float32"  # "bfloat16": the step's matrix products under bfloat16 autocast (`tiny.fast`)
+    compiled: bool = False  # True: the transformer blocks compiled by torch.compile for training (`tiny.fast`)
 
     def as_dict(self):
         """Plain-dict form, including the cache version."""
@@ -111,13 +114,15 @@ def _log_row(model, step, loss):
 def train_tiny_dit(config: TrainConfig, progress=True):
     """Train a tiny DiT from scratch; returns (model in eval mode, training log DataFrame).
 
-    The log follows the trained weights; with `ema_decay` the returned model holds their moving average.
+    The log follows the trained weights; with `ema_decay` the returned model holds their moving average. The
+    returned network is never the compiled one (`tiny.fast`): sampling runs it eagerly.
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = build_network(config.model)
     ema = torch.optim.swa_utils.AveragedModel(
         model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)) if config.ema_decay else None
+    compile_blocks(model, config.compiled)  # after the EMA's copy, which stays eager
     opt = make_optimizer(model, config)
     lr_schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda done: learning_rate_factor(config, done))
     schedule = LinearSchedule()
@@ -126,7 +131,8 @@ def train_tiny_dit(config: TrainConfig, progress=True):
     bar = tqdm(range(1, config.steps + 1), desc="training tiny DiT", disable=not progress, mininterval=2)
     for step in bar:
         x0, labels = shapes.batch(config.batch_size, generator, config.model.image_size, config.model.num_classes)
-        loss = training_loss(model, x0, labels, schedule, generator, pool, config.snr_gamma)
+        with autocast(config.precision):
+            loss = training_loss(model, x0, labels, schedule, generator, pool, config.snr_gamma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if config.max_grad_norm is not None:
@@ -141,11 +147,17 @@ def train_tiny_dit(config: TrainConfig, progress=True):
             rows.append(_log_row(model, step, running))
             model.train()
             bar.set_postfix(loss=f"{running:.4f}", npr=f"{rows[-1]['npr_of_mean_vector']:.3f}")
-    return (model if ema is None else ema.module).eval(), pd.DataFrame(rows)
+    if ema is not None or not config.compiled:
+        return (model if ema is None else ema.module).eval(), pd.DataFrame(rows)
+    eager = build_network(config.model)
+    eager.load_state_dict(model.state_dict())
+    return eager.eval(), pd.DataFrame(rows)
 
 
 def load_or_train(config: TrainConfig, progress=True):
-    """The cached model for `config` (trained on first use); returns (model, log, cache folder)."""
+    """The cached model for `config` as this machine trains it (`tiny.fast.resolve`; trained on first use); returns
+    (model, log, cache folder)."""
+    config = resolve(config)
     folder = entry_dir("tiny-dit", config.as_dict())
 
     def load_weights(path):
