@@ -210,7 +210,7 @@ def execute(name, profile, force=False):
     partial = FAILED / f"{name}.ipynb"
     start = time.perf_counter()
     print(f"executing {name} (profile {profile}) ...", flush=True)
-    os.environ[CHAPTER] = name  # the kernel's timing spans name their chapter
+    os.environ[CHAPTER] = name  # the kernel's timing spans name their chapter (unset again below)
     try:
         with span("notebook", name):
             papermill.execute_notebook(
@@ -226,6 +226,8 @@ def execute(name, profile, force=False):
                        f"partial output in {_shown(partial)}")
     except Exception as err:  # a dead kernel, a timeout, a broken notebook file
         return Outcome(name, "FAILED", time.perf_counter() - start, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    finally:
+        os.environ.pop(CHAPTER, None)
     _hide_injected_parameters(partial)
     os.replace(partial, EXECUTED / f"{name}.ipynb")
     add_downloads(EXECUTED / f"{name}.ipynb", RESULTS)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ...cache import entry_dir, read_entry, save_entry
 from ...sampling.schedule import LinearSchedule
+from ...timing import span
 from ..train import training_loss
 from . import shapes
 
@@ -142,7 +143,8 @@ def load_or_train_unet(config: TinyUNetConfig, progress=True):
         seconds = json.loads((folder / "config.json").read_text())["train_seconds"]
         return cached["model.pt"], cached["training_log.csv"], seconds
     start = time.perf_counter()
-    model, log = train_unet(config, progress)
+    with span("training", f"tiny U-Net ({config.steps} steps)"):
+        model, log = train_unet(config, progress)
     seconds = time.perf_counter() - start
     record = {**asdict(config), "cache_version": CACHE_VERSION, "train_seconds": seconds}
     save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
