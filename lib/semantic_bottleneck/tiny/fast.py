@@ -3,10 +3,11 @@
 Two fields of `tiny.train.TrainConfig`, so of its cache key (both change the rounding, so the trained weights):
 - `compiled=True`: each transformer block compiled by `torch.compile` for training (inductor fuses the modulation,
   the norms and the GELU; one graph serves every identical block; ~20 s per architecture and process the first
-  time, seconds from inductor's disk cache after). The tiny class model and its twins use it.
+  time, seconds from inductor's disk cache after).
 - `precision="bfloat16"`: forward and backward under bfloat16 autocast, so the products run on the CPU's bfloat16 units
   (AMX / AVX512-BF16); weights, optimiser, residual stream, norms and attention (`nets.dit.attention`) stay float32.
-  Measured and not used by any profile: a faster step, a weaker model (`tiny.classes.class_model`).
+Both were measured on the tiny class model and neither is used by a profile (`tiny.classes.class_model` says why);
+`benchmarks/bench_budgets.py flops` times the step eager and compiled.
 `resolve` turns either off, with one line saying why, on a machine that cannot run it well (no C++ compiler for
 inductor; a CPU without native bfloat16), so a cache entry always names how its weights were made.
 """
