@@ -10,10 +10,12 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in each of `pytest -n N`'s
 
 
 def pytest_configure(config):
-    """With several workers (`make test` runs two), each works with one CPU thread, its notebooks' kernels too:
-    two processes of two threads on two cores wait on each other."""
+    """With several workers (`make test` runs two), each works with one CPU thread, its notebooks' kernels and its
+    trainings too (their models are then cached apart from the book's two-thread ones): two processes of two threads
+    on two cores wait on each other."""
     if WORKER:
         os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["SEMANTIC_BOTTLENECK_TRAINING_THREADS"] = "1"
         torch.set_num_threads(1)
 
 

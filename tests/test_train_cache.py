@@ -110,3 +110,53 @@ def test_the_optimizer_is_the_one_the_configuration_names_and_a_misspelt_one_fai
     assert isinstance(make_optimizer(model, TrainConfig()), torch.optim.AdamW)
     with pytest.raises(ValueError, match="optimizer must be one of adamw, sgd, not 'adam'"):
         make_optimizer(model, TrainConfig(optimizer="adam"))
+
+
+def test_training_runs_with_the_pinned_threads_and_they_key_the_cache(tmp_cache, monkeypatch):
+    """Weights depend on the training's CPU threads (the backward's sums are split between them): every training runs
+    with `training_threads` whatever torch was set to, and a model trained with other threads is another entry."""
+    from dataclasses import dataclass
+
+    from semantic_bottleneck.tiny import cached
+
+    seen = []
+    original = train.train_tiny_dit
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_tiny_dit", spy)
+
+    @dataclass(frozen=True)
+    class Probe:
+        size: int = 2
+
+    def probe_train(config, progress):
+        seen.append(torch.get_num_threads())
+        return torch.nn.Linear(config.size, 1), {}
+
+    folders = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for threads in ("3", "2"):
+            monkeypatch.setenv("SEMANTIC_BOTTLENECK_TRAINING_THREADS", threads)
+            folders.append(train.load_or_train(SMALL, progress=False)[2])
+            cached.load_or_train("probe", Probe(), lambda c: torch.nn.Linear(c.size, 1), probe_train, 1, progress=False)
+            assert torch.get_num_threads() == 1  # restored after training
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [3, 3, 2, 2]
+    assert folders[0] != folders[1]
+    assert len(list(tmp_cache.glob("probe/*/model.pt"))) == 2
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_training_threads_fail_in_one_line_naming_the_variable(value, monkeypatch):
+    from semantic_bottleneck.devices import training_threads
+
+    monkeypatch.setenv("SEMANTIC_BOTTLENECK_TRAINING_THREADS", value)
+    with pytest.raises(ValueError, match=r"^SEMANTIC_BOTTLENECK_TRAINING_THREADS must be a positive integer, got") as e:
+        training_threads()
+    assert "\n" not in str(e.value)

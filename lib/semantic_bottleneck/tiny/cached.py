@@ -12,6 +12,7 @@ import time
 import torch
 
 from ..cache import cache_root, entry_dir, read_entry, save_entry
+from ..devices import cpu_threads, training_key
 from ..timing import span
 
 _LOADED = {}  # (kind, configuration, cache folder) -> (network, record)
@@ -21,13 +22,15 @@ def load_or_train(kind, config, build, train, version, progress=True):
     """`(network, record)` for a frozen dataclass `config`: from the cache, else `train(config, progress)` and cached.
 
     `build(config)` makes an untrained network to load the weights into; `train` returns (network, record dict);
-    `version` is part of the cache key (bump it when the training code changes the weights). The record holds the
-    configuration, what `train` returned and the training's wall time.
+    `version` is part of the cache key (bump it when the training code changes the weights), and so are the training's
+    CPU threads (`devices.training_threads`, which it runs with). The record holds the configuration, the threads, what
+    `train` returned and the training's wall time.
     """
-    key = (kind, config, version, str(cache_root()))
+    threads = training_key()
+    key = (kind, config, version, str(cache_root()), threads["training_threads"])
     if key in _LOADED:
         return _LOADED[key]
-    folder = entry_dir(kind, {**asdict(config), "cache_version": version})
+    folder = entry_dir(kind, {**asdict(config), "cache_version": version, **threads})
 
     def load_weights(path):
         """The cached network, its weights read weights-only."""
@@ -40,9 +43,9 @@ def load_or_train(kind, config, build, train, version, progress=True):
         _LOADED[key] = cached["model.pt"], cached["record.json"]
         return _LOADED[key]
     start = time.perf_counter()
-    with span("training", kind):
+    with span("training", kind), cpu_threads(threads["training_threads"]):
         network, record = train(config, progress)
-    record = {**asdict(config), **record, "train_seconds": time.perf_counter() - start}
+    record = {**asdict(config), **threads, **record, "train_seconds": time.perf_counter() - start}
     save_entry(folder, {"record.json": lambda path: path.write_text(json.dumps(record, indent=1)),
                         "model.pt": lambda path: torch.save(network.state_dict(), path)})
     _LOADED[key] = network.eval(), record

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..cache import entry_dir, read_entry, save_entry
+from ..devices import cpu_threads, training_key
 from ..condition.embedding import ConditionEmbedding
 from ..condition.measure import cosine_summary, npr_readings
 from ..nets.dit import DiTConfig
@@ -155,10 +156,11 @@ def train_tiny_dit(config: TrainConfig, progress=True):
 
 
 def load_or_train(config: TrainConfig, progress=True):
-    """The cached model for `config` as this machine trains it (`tiny.fast.resolve`; trained on first use); returns
-    (model, log, cache folder)."""
+    """The cached model for `config` as this machine trains it (`tiny.fast.resolve`; trained on first use, with
+    `devices.training_threads` CPU threads, part of the key); returns (model, log, cache folder)."""
     config = resolve(config)
-    folder = entry_dir("tiny-dit", config.as_dict())
+    threads = training_key()
+    folder = entry_dir("tiny-dit", {**config.as_dict(), **threads})
 
     def load_weights(path):
         """The cached network, its weights read weights-only."""
@@ -170,9 +172,10 @@ def load_or_train(config: TrainConfig, progress=True):
     if cached is not None:
         return cached["model.pt"], cached["training_log.csv"], folder
     start = time.perf_counter()
-    with span("training", f"tiny DiT ({getattr(config.model, 'mechanism', 'adaLN-Zero')}, {config.steps} steps)"):
+    with span("training", f"tiny DiT ({getattr(config.model, 'mechanism', 'adaLN-Zero')}, {config.steps} steps)"), \
+            cpu_threads(threads["training_threads"]):
         model, log = train_tiny_dit(config, progress)
-    record = {**config.as_dict(), "train_seconds": time.perf_counter() - start}
+    record = {**config.as_dict(), **threads, "train_seconds": time.perf_counter() - start}
     save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
                         "training_log.csv": lambda path: log.to_csv(path, index=False),
                         "model.pt": lambda path: torch.save(model.state_dict(), path)})

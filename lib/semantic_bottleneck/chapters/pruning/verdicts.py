@@ -116,7 +116,8 @@ class ClaimReader:
             return "one seed: no noise floor, so no change can be judged"
         weak = "; with 2 seeds the interval is wide, so 'within noise' says little" if seeds == 2 else ""
         return (f"noise floor {', '.join(floors)} (root-mean-square difference of two unpruned runs over {seeds} "
-                f"seeds); a change counts only beyond it with its paired 95% interval excluding 0{weak}")
+                f"sampling seeds of this one trained model; how another training draw would differ is not in it); a "
+                f"change counts only beyond it with its paired 95% interval excluding 0{weak}")
 
     def verdict(self, phenomenon, paper, rows, claim):
         """One verdict of `claim` over `rows`."""

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ...cache import entry_dir, read_entry, save_entry
+from ...devices import cpu_threads, training_key
 from ...sampling.schedule import LinearSchedule
 from ...timing import span
 from ..train import training_loss
@@ -129,8 +130,10 @@ def train_unet(config: TinyUNetConfig, progress=True):
 
 
 def load_or_train_unet(config: TinyUNetConfig, progress=True):
-    """The cached U-Net of `config` (trained on first use): (model, loss log, seconds its training took)."""
-    folder = entry_dir("tiny-unet", {**asdict(config), "cache_version": CACHE_VERSION})
+    """The cached U-Net of `config` (trained on first use, with `devices.training_threads` CPU threads, part of the
+    key): (model, loss log, seconds its training took)."""
+    threads = training_key()
+    folder = entry_dir("tiny-unet", {**asdict(config), "cache_version": CACHE_VERSION, **threads})
 
     def load_weights(path):
         """The cached U-Net, its weights read weights-only."""
@@ -143,10 +146,10 @@ def load_or_train_unet(config: TinyUNetConfig, progress=True):
         seconds = json.loads((folder / "config.json").read_text())["train_seconds"]
         return cached["model.pt"], cached["training_log.csv"], seconds
     start = time.perf_counter()
-    with span("training", f"tiny U-Net ({config.steps} steps)"):
+    with span("training", f"tiny U-Net ({config.steps} steps)"), cpu_threads(threads["training_threads"]):
         model, log = train_unet(config, progress)
     seconds = time.perf_counter() - start
-    record = {**asdict(config), "cache_version": CACHE_VERSION, "train_seconds": seconds}
+    record = {**asdict(config), "cache_version": CACHE_VERSION, **threads, "train_seconds": seconds}
     save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
                         "training_log.csv": lambda path: log.to_csv(path, index=False),
                         "model.pt": lambda path: torch.save(model.state_dict(), path)})
