@@ -73,6 +73,8 @@ def test_claims_are_read_from_the_rows_the_way_the_tiny_model_shows_them():
     assert by_phenomenon(found, "global mask reading").verdict == "reproduced"
     assert by_phenomenon(found, "conditional branch only").verdict == "not reproduced"
     assert "noise floor FID 1.41" in head.noise
+    assert head.noise.endswith("sampling seeds of one trained model: how another training draw would differ is not "
+                               "in this noise")  # the training draw is not in the floor
     assert head.model == "tiny-class, tiny profile, base seed 0, 3 seeds of 300 samples"
 
 

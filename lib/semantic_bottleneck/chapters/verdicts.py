@@ -28,6 +28,9 @@ from ..registry import model
 VERDICTS = ("reproduced", "not reproduced", "inverted", "not testable here",
             "supported", "not supported")  # the last two: the hypotheses chapter (08) only
 COLUMNS = ("phenomenon", "paper", "this build", "verdict", "noise", "model")
+# Ends the noise of every verdict read against seeds: the seeds draw the samples, not the model.
+SEED_SCOPE = ("the seeds are sampling seeds of one trained model: how another training draw would differ is not in "
+              "this noise")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import torch
 from ...condition.measure import cosine_summary, normalized_pr, similarity_row
 from ...paper import TOLERANCE, paper_numbers, paper_value
 from ...settings.chapters import AudioSettings
-from ..verdicts import Verdict
+from ..verdicts import SEED_SCOPE, Verdict
 from .report import reading
 from .rows import label, ranking_of
 from .study import CONTRIBUTION_HEAD, CONTRIBUTION_TAIL
@@ -174,7 +174,7 @@ def pruning_verdicts(study, metrics, model):
     summary = study.summary
     removed = summary[summary["metric"] == "removed_dims"].set_index("row")["mean"]
     noise = ("a change counts when beyond its floor (RMS difference of unpruned seeds) with its paired 95% interval "
-             f"excluding zero; {study.protocol.seeds} seeds x {study.protocol.samples_per_seed} samples")
+             f"excluding zero; {study.protocol.seeds} seeds x {study.protocol.samples_per_seed} samples; {SEED_SCOPE}")
     d = paper_value(*PAPER_DIM)
     out = []
     for row, spec in study.specs.items():

@@ -12,7 +12,7 @@ import pandas as pd
 from ...devices import resolve_device
 from ...paper import paper_value
 from ...settings.chapters import ComputeSettings
-from ..verdicts import Verdict
+from ..verdicts import SEED_SCOPE, Verdict
 from .study import LOWER_IS_BETTER
 from .tables import head_to_head, rank_points
 
@@ -156,7 +156,7 @@ def direction_verdict(name, study, metrics, profile):
                    f"directions; it reads its cosine (REPA {cosine:.4f}, Table 1) as c lying near one direction",
                    this_build, verdict,
                    f"paired over {study.protocol.seeds} seeds: a difference counts beyond the noise floor with a 95% "
-                   "interval excluding zero", f"{name}, profile {profile}, base seed {study.protocol.seed}")
+                   f"interval excluding zero; {SEED_SCOPE}", f"{name}, profile {profile}, base seed {study.protocol.seed}")
 
 
 def verdicts(costs, tiny, equal, compression, paper_rows, studies, metric, settings: ComputeSettings):

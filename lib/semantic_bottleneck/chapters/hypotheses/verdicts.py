@@ -5,7 +5,7 @@ The paper states these hypotheses without a test, so each row names how this bui
 measurable prediction, and the verdict is whether the prediction held beyond the noise that row names.
 """
 from ...paper import paper_value
-from ..verdicts import Verdict
+from ..verdicts import SEED_SCOPE, Verdict
 from .study import BASE, CONTROL, interval
 
 SUPPORTED, NOT_SUPPORTED, UNTESTABLE = "supported", "not supported", "not testable here"
@@ -114,7 +114,8 @@ def schedule_verdict(summary, long, k, label):
         f"for the first {k}",
         SUPPORTED if mean > 0 and not abs(mean) <= half and kept else NOT_SUPPORTED,
         f"distance: ±{half:.2g}, 95% interval over {len(distance)} seed blocks; agreement: noise floor "
-        f"{agreement['noise_floor']:.3f} (RMS difference between unpruned seeds) and the paired 95% interval", label)
+        f"{agreement['noise_floor']:.3f} (RMS difference between unpruned seeds) and the paired 95% interval; "
+        f"{SEED_SCOPE}", label)
 
 
 # ----------------------------------------------------------------------------- H3

@@ -13,7 +13,7 @@ here") and the noise column says why.
 """
 from ...paper import paper_numbers, paper_value
 from ..pruning_tables import summary_line
-from ..verdicts import Verdict
+from ..verdicts import SEED_SCOPE, Verdict
 from .study import ENTERING, SUMMED
 from .tables import row_label
 
@@ -125,7 +125,7 @@ def pruning_verdicts(studies, metrics, agreement, profile):
         head_harm = any(_worse(summary_line(study.summary, r, m)) for r in heads for m in metrics)
         ok, why = matched[mechanism]
         noise = (f"paired over {study.protocol.seeds} seeds: worse beyond the noise floor with a 95% interval "
-                 f"excluding zero (*); {why}")
+                 f"excluding zero (*); {why}; {SEED_SCOPE}")
         model = f"{study.model}, profile {profile}, base seed {study.protocol.seed}"
         tail_text = _change(study, tails[0], metrics)
         head_text = "; ".join(_change(study, r, metrics) for r in heads)

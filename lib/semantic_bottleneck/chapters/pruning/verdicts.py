@@ -19,7 +19,7 @@ from ...condition.reach import RANKINGS
 from ...judge.metrics import METRIC_NAMES
 from ...paper import paper_table, paper_value
 from ...registry import model as registry_model
-from ..verdicts import Verdict
+from ..verdicts import SEED_SCOPE, Verdict
 from .rows import PAPER_D
 from .tables import label
 
@@ -116,8 +116,7 @@ class ClaimReader:
             return "one seed: no noise floor, so no change can be judged"
         weak = "; with 2 seeds the interval is wide, so 'within noise' says little" if seeds == 2 else ""
         return (f"noise floor {', '.join(floors)} (root-mean-square difference of two unpruned runs over {seeds} "
-                f"sampling seeds of this one trained model; how another training draw would differ is not in it); a "
-                f"change counts only beyond it with its paired 95% interval excluding 0{weak}")
+                f"seeds); a change counts only beyond it with its paired 95% interval excluding 0{weak}; {SEED_SCOPE}")
 
     def verdict(self, phenomenon, paper, rows, claim):
         """One verdict of `claim` over `rows`."""
