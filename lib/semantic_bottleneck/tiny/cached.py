@@ -15,7 +15,7 @@ from ..cache import cache_root, entry_dir, read_entry, save_entry
 from ..devices import cpu_threads, training_key
 from ..timing import span
 
-_LOADED = {}  # (kind, configuration, cache folder) -> (network, record)
+_LOADED = {}  # (kind, configuration, version, cache folder, training threads) -> (network, record)
 
 
 def load_or_train(kind, config, build, train, version, progress=True):

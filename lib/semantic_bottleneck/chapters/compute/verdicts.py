@@ -156,7 +156,8 @@ def direction_verdict(name, study, metrics, profile):
                    f"directions; it reads its cosine (REPA {cosine:.4f}, Table 1) as c lying near one direction",
                    this_build, verdict,
                    f"paired over {study.protocol.seeds} seeds: a difference counts beyond the noise floor with a 95% "
-                   f"interval excluding zero; {SEED_SCOPE}", f"{name}, profile {profile}, base seed {study.protocol.seed}")
+                   f"interval excluding zero; {SEED_SCOPE}",
+                   f"{name}, profile {profile}, base seed {study.protocol.seed}")
 
 
 def verdicts(costs, tiny, equal, compression, paper_rows, studies, metric, settings: ComputeSettings):
