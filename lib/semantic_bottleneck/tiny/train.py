@@ -5,22 +5,18 @@ Every `log_every` steps the cosine and nPR of c at the first denoising step are 
 `training_log.csv` beside the checkpoint (the sparsity chapter plots training dynamics from it).
 """
 from dataclasses import asdict, dataclass, field
-import json
-import time
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..cache import entry_dir, read_entry, save_entry
-from ..devices import cpu_threads, training_key
 from ..condition.embedding import ConditionEmbedding
 from ..condition.measure import cosine_summary, npr_readings
 from ..nets.dit import DiTConfig
 from ..nets.architectures import build_network
 from ..sampling.schedule import LinearSchedule
-from ..timing import span
+from .cached import load_or_train_logged
 from .classes import shapes
 from .fast import autocast, compile_blocks, resolve
 
@@ -159,24 +155,7 @@ def load_or_train(config: TrainConfig, progress=True):
     """The cached model for `config` as this machine trains it (`tiny.fast.resolve`; trained on first use, with
     `devices.training_threads` CPU threads, part of the key); returns (model, log, cache folder)."""
     config = resolve(config)
-    threads = training_key()
-    folder = entry_dir("tiny-dit", {**config.as_dict(), **threads})
-
-    def load_weights(path):
-        """The cached network, its weights read weights-only."""
-        model = build_network(config.model)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
-        return model.eval()
-
-    cached = read_entry(folder, {"training_log.csv": pd.read_csv, "model.pt": load_weights})
-    if cached is not None:
-        return cached["model.pt"], cached["training_log.csv"], folder
-    start = time.perf_counter()
-    with span("training", f"tiny DiT ({getattr(config.model, 'mechanism', 'adaLN-Zero')}, {config.steps} steps)"), \
-            cpu_threads(threads["training_threads"]):
-        model, log = train_tiny_dit(config, progress)
-    record = {**config.as_dict(), **threads, "train_seconds": time.perf_counter() - start}
-    save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
-                        "training_log.csv": lambda path: log.to_csv(path, index=False),
-                        "model.pt": lambda path: torch.save(model.state_dict(), path)})
+    label = f"tiny DiT ({getattr(config.model, 'mechanism', 'adaLN-Zero')}, {config.steps} steps)"
+    model, log, folder, _ = load_or_train_logged("tiny-dit", config.as_dict(), lambda: build_network(config.model),
+                                                 lambda progress: train_tiny_dit(config, progress), label, progress)
     return model, log, folder

@@ -9,18 +9,14 @@ blocks receive it, by a forward hook on the first down block. Trained here, seed
 Shapes: N batch, E width of emb (4 x the first block's channels), K classes.
 """
 from dataclasses import asdict, dataclass
-import json
-import time
 
 import pandas as pd
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from ...cache import entry_dir, read_entry, save_entry
-from ...devices import cpu_threads, training_key
 from ...sampling.schedule import LinearSchedule
-from ...timing import span
+from ..cached import load_or_train_logged
 from ..train import training_loss
 from . import shapes
 
@@ -132,25 +128,7 @@ def train_unet(config: TinyUNetConfig, progress=True):
 def load_or_train_unet(config: TinyUNetConfig, progress=True):
     """The cached U-Net of `config` (trained on first use, with `devices.training_threads` CPU threads, part of the
     key): (model, loss log, seconds its training took)."""
-    threads = training_key()
-    folder = entry_dir("tiny-unet", {**asdict(config), "cache_version": CACHE_VERSION, **threads})
-
-    def load_weights(path):
-        """The cached U-Net, its weights read weights-only."""
-        model = TinyUNet(config)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
-        return model.eval()
-
-    cached = read_entry(folder, {"training_log.csv": pd.read_csv, "model.pt": load_weights})
-    if cached is not None:
-        seconds = json.loads((folder / "config.json").read_text())["train_seconds"]
-        return cached["model.pt"], cached["training_log.csv"], seconds
-    start = time.perf_counter()
-    with span("training", f"tiny U-Net ({config.steps} steps)"), cpu_threads(threads["training_threads"]):
-        model, log = train_unet(config, progress)
-    seconds = time.perf_counter() - start
-    record = {**asdict(config), "cache_version": CACHE_VERSION, **threads, "train_seconds": seconds}
-    save_entry(folder, {"config.json": lambda path: path.write_text(json.dumps(record, indent=1)),
-                        "training_log.csv": lambda path: log.to_csv(path, index=False),
-                        "model.pt": lambda path: torch.save(model.state_dict(), path)})
-    return model, log, seconds
+    model, log, _, record = load_or_train_logged(
+        "tiny-unet", {**asdict(config), "cache_version": CACHE_VERSION}, lambda: TinyUNet(config),
+        lambda progress: train_unet(config, progress), f"tiny U-Net ({config.steps} steps)", progress)
+    return model, log, record["train_seconds"]
