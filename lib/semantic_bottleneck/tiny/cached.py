@@ -50,8 +50,9 @@ def load_or_train(kind, config, build, train, version, progress=True):
 
 
 def load_or_train_logged(kind, identity, build, train, label, progress=True):
-    """`(network, training log, cache folder, record)` of the configuration `identity` (a dict: the cache key with the
-    training threads): from the cache, else `train(progress)`, which returns (network, log DataFrame), and cached.
+    """`(network, training log, cache folder, record)` of the configuration `identity` (a dict of what determines the
+    weights; with the training threads it is the cache key): from the cache, else `train(progress)`, which returns
+    (network, log DataFrame), and cached.
 
     `build()` makes an untrained network to load the weights into; `label` names the training in the timing ledger.
     The record (`config.json`) is `identity`, the threads and the training's wall time (`train_seconds`).
